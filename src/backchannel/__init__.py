@@ -1,0 +1,3 @@
+"""Backchannel: a self-hosted web IRC client."""
+
+__version__ = "0.1.0"

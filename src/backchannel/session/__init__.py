@@ -1,0 +1,1 @@
+"""Sessions: who owns which IRC connections."""

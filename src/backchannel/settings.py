@@ -1,0 +1,210 @@
+"""Settings: one frozen object, loaded from defaults, a TOML file, environment
+variables and command-line flags (later ones win), then passed down.
+
+Every setting is declared once in :data:`SETTINGS`; the CLI flags, the
+environment variable names and the configuration docs are derived from it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from backchannel.irc.targets import TargetError, parse_port_ranges, parse_server
+
+__all__ = ["SETTINGS", "ENV_PREFIX", "Setting", "Settings", "SettingsError", "load_settings"]
+
+ENV_PREFIX = "BACKCHANNEL_"
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message says which and why."""
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "backchannel"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=_default_data_dir)
+    public: bool = False
+    allowed_servers: tuple[str, ...] = ()
+    allowed_ports: str = "6660-6669,6697,7000-7001,7070,9999"
+    poll_timeout: float = 30.0
+    buffer_events: int = 10_000
+    buffer_bytes: int = 4 * 1024 * 1024
+    idle_timeout: float = 120.0
+    connect_timeout: float = 15.0
+    reconnect_interval: float = 60.0
+    max_connections_per_session: int = 10
+    max_body_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """How one field of :class:`Settings` is documented and read from text."""
+
+    name: str
+    help: str
+    metavar: str | None = None
+    repeatable: bool = False
+    flag_name: str | None = None  # when the flag is not the setting's name
+
+    @property
+    def flag(self) -> str:
+        return "--" + (self.flag_name or self.name.replace("_", "-"))
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "address to listen on", "ADDR"),
+    Setting("port", "TCP port to listen on", "PORT"),
+    Setting("data_dir", "directory for Backchannel's data", "DIR"),
+    Setting("public", "public gateway mode: anonymous sessions, only allowed servers"),
+    Setting(
+        "allowed_servers",
+        "an IRC server that may be reached, HOST or HOST:PORT (repeatable); listed servers "
+        "may be on private addresses; in public mode only listed servers can be reached",
+        "HOST[:PORT]",
+        repeatable=True,
+        flag_name="allow-server",
+    ),
+    Setting(
+        "allowed_ports",
+        "ports that unlisted servers may be reached on, e.g. '6660-6669,6697' ('*' for any)",
+        "PORTS",
+    ),
+    Setting("poll_timeout", "seconds a pull waits for events before answering []", "SECONDS"),
+    Setting("buffer_events", "events buffered per connection before reading pauses", "N"),
+    Setting("buffer_bytes", "bytes buffered per connection before reading pauses", "BYTES"),
+    Setting(
+        "idle_timeout",
+        "seconds without a pull after which a session's connections are closed",
+        "SECONDS",
+    ),
+    Setting("connect_timeout", "seconds to wait for a TCP connection to an IRC server", "SECONDS"),
+    Setting(
+        "reconnect_interval", "seconds to wait before retrying after CONNECT_TIMEOUT", "SECONDS"
+    ),
+    Setting("max_connections_per_session", "IRC connections one browser session may open", "N"),
+    Setting("max_body_bytes", "largest request body accepted (413 above)", "BYTES"),
+)
+
+_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _to_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"{name}: expected true or false, got {value!r}")
+
+
+def _to_number(kind: Callable[[str], Any], name: str, value: object) -> Any:
+    if isinstance(value, bool):
+        raise SettingsError(f"{name}: expected a number, got {value!r}")
+    try:
+        number = kind(str(value).strip())
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"{name}: must not be negative, got {value!r}")
+    return number
+
+
+def _to_list(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+    elif isinstance(value, list | tuple):
+        items = [str(item).strip() for item in value]
+    else:
+        raise SettingsError(f"{name}: expected a list of strings, got {value!r}")
+    return tuple(item for item in items if item)
+
+
+def coerce(name: str, value: object) -> Any:
+    """Convert text (or TOML values) to the type of setting ``name``."""
+    kind = _FIELD_TYPES.get(name)
+    if kind is None:
+        raise SettingsError(f"unknown setting {name!r}")
+    if kind == "bool":
+        return _to_bool(name, value)
+    if kind == "int":
+        return _to_number(int, name, value)
+    if kind == "float":
+        return _to_number(float, name, value)
+    if kind == "Path":
+        return Path(str(value)).expanduser()
+    if kind == "tuple[str, ...]":
+        return _to_list(name, value)
+    return str(value)
+
+
+def _from_mapping(source: str, data: Mapping[str, object]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in _FIELD_TYPES:
+            raise SettingsError(f"{source}: unknown setting {key!r}")
+        out[name] = coerce(name, value)
+    return out
+
+
+def load_settings(
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """Defaults, then the TOML file, then ``BACKCHANNEL_*`` variables, then
+    ``overrides`` (the command-line flags that were given)."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            with open(config_file, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise SettingsError(f"cannot read {config_file}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{config_file}: invalid TOML: {exc}") from None
+        values.update(_from_mapping(str(config_file), data))
+    environ = os.environ if env is None else env
+    for setting in SETTINGS:
+        if setting.env in environ:
+            values[setting.name] = coerce(setting.name, environ[setting.env])
+    if overrides:
+        values.update(_from_mapping("command line", overrides))
+    settings = replace(Settings(), **values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not 0 < settings.port < 65536:
+        raise SettingsError(f"port: must be 1-65535, got {settings.port}")
+    for name in ("poll_timeout", "buffer_events", "buffer_bytes", "max_body_bytes"):
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"{name}: must be greater than 0")
+    # parse the server and port lists now so a typo fails at start, not at first use
+    try:
+        parse_port_ranges(settings.allowed_ports)
+        for spec in settings.allowed_servers:
+            parse_server(spec, default_port=None)
+    except TargetError as exc:
+        raise SettingsError(str(exc)) from None

@@ -1,0 +1,1 @@
+"""The web layer: HTTP handlers over the session layer."""

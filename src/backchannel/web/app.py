@@ -1,0 +1,62 @@
+"""The application factory: wires settings, sessions and routes together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib import resources
+
+from aiohttp import web
+
+from backchannel.irc.relay import RelayLimits
+from backchannel.irc.targets import TargetPolicy
+from backchannel.session.gateway import GatewaySessions
+from backchannel.settings import Settings
+from backchannel.web.keys import GATEWAY, SETTINGS
+from backchannel.web.security import security_middleware
+from backchannel.web.seed_api import add_seed_routes
+
+__all__ = ["create_app"]
+
+
+def create_gateway(settings: Settings) -> GatewaySessions:
+    policy = TargetPolicy(
+        settings.allowed_servers, settings.allowed_ports, only_listed=settings.public
+    )
+    limits = RelayLimits(
+        buffer_events=settings.buffer_events,
+        buffer_bytes=settings.buffer_bytes,
+        connect_timeout=settings.connect_timeout,
+        reconnect_interval=settings.reconnect_interval,
+    )
+    return GatewaySessions(
+        policy, limits, settings.idle_timeout, settings.max_connections_per_session
+    )
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    page = resources.files("backchannel.web").joinpath("static/index.html").read_text("utf-8")
+    return web.Response(text=page, content_type="text/html")
+
+
+async def _healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[security_middleware], client_max_size=settings.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    gateway = create_gateway(settings)
+    app[GATEWAY] = gateway
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        gateway.start_reaper()
+        yield
+        await gateway.close_all()
+
+    app.cleanup_ctx.append(lifecycle)
+    add_seed_routes(app, settings)
+    app.router.add_get("/", _index)
+    app.router.add_get("/healthz", _healthz)
+    return app
