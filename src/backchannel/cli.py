@@ -63,9 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "then these flags.",
     )
     serve.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
-    serve.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     _add_setting_flags(serve)
     return parser
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from backchannel.irc.targets import TargetError, parse_port_ranges, parse_server
 
-__all__ = ["SETTINGS", "ENV_PREFIX", "Setting", "Settings", "SettingsError", "load_settings"]
+__all__ = ["ENV_PREFIX", "SETTINGS", "Setting", "Settings", "SettingsError", "load_settings"]
 
 ENV_PREFIX = "BACKCHANNEL_"
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Callable
 
 import aiohttp
 import pytest
-
-from backchannel.web.keys import GATEWAY
 from tests.support.fakeircd import FakeIrcServer
 from tests.support.seed_client import SeedClient
 from tests.web.conftest import AppFactory
+
+from backchannel.web.keys import GATEWAY
 
 INVALID = ["", "ERROR", "Invalid connection id."]
 
@@ -63,8 +64,16 @@ async def test_server_lines_reach_pull_as_triples(make_server, make_client, fake
     irc.send("NOTICE * :no source")
     event = await client.expect(conn_id, lambda e: e[1] == "PRIVMSG")
     assert event == ["nick!u@h", "PRIVMSG", ["#chan", "hello world"]]
-    assert await client.expect(conn_id, lambda e: e[1] == "001") == ["srv", "001", ["me", "Welcome"]]
-    assert await client.expect(conn_id, lambda e: e[1] == "NOTICE") == ["", "NOTICE", ["*", "no source"]]
+    assert await client.expect(conn_id, lambda e: e[1] == "001") == [
+        "srv",
+        "001",
+        ["me", "Welcome"],
+    ]
+    assert await client.expect(conn_id, lambda e: e[1] == "NOTICE") == [
+        "",
+        "NOTICE",
+        ["*", "no source"],
+    ]
 
 
 async def test_everything_queued_comes_at_once(make_server, make_client, fake):
@@ -138,9 +147,7 @@ async def test_push_sends_the_line_and_answers_push_ok(make_server, make_client,
         b"PRIVMSG #c :\xff\xfe not utf-8",
     ],
 )
-async def test_bad_pushed_lines_are_refused_and_nothing_sent(
-    make_server, make_client, fake, body
-):
+async def test_bad_pushed_lines_are_refused_and_nothing_sent(make_server, make_client, fake, body):
     client, conn_id = await _open(make_server, make_client, fake)
     irc = await fake.accept()
     answer = await client.push(conn_id, body)
@@ -189,7 +196,9 @@ async def test_server_closing_is_an_error_and_ends_the_connection(make_server, m
     irc = await fake.accept()
     irc.send("ERROR :Closing link")
     await irc.close()
-    await client.expect(conn_id, lambda e: e[1] == "ERROR" and e[0] == "" and e[2] == ["Closing link"])
+    await client.expect(
+        conn_id, lambda e: e[1] == "ERROR" and e[0] == "" and e[2] == ["Closing link"]
+    )
     final = await client.expect(conn_id, lambda e: e[1] == "ERROR" and isinstance(e[2], str))
     assert "closed" in final[2].lower()
     answer = await client.push(conn_id, "PRIVMSG x :late")
@@ -243,7 +252,9 @@ async def test_connect_timeout_is_reported_and_retried(make_server, make_client)
         timeout = await client.expect(conn_id, lambda e: e[1] == "CONNECT_TIMEOUT")
         assert isinstance(timeout[2], str) and timeout[2]
         # it tries again after the reconnect interval
-        await client.expect(conn_id, lambda e: e[1] == "CONNECTING" and e is not client.events[conn_id][0])
+        await client.expect(
+            conn_id, lambda e: e[1] == "CONNECTING" and e is not client.events[conn_id][0]
+        )
         await client.expect(conn_id, lambda e: e[1] == "CONNECT_TIMEOUT" and e is not timeout)
     finally:
         for filler in fillers:
@@ -341,7 +352,9 @@ async def test_idle_session_is_closed_with_quit(make_server, make_client, fake):
 
 
 async def test_a_pulling_session_stays_open(make_server, make_client, fake):
-    client, conn_id = await _open(make_server, make_client, fake, idle_timeout=0.6, poll_timeout=0.3)
+    client, conn_id = await _open(
+        make_server, make_client, fake, idle_timeout=0.6, poll_timeout=0.3
+    )
     irc = await fake.accept()
     for _ in range(6):
         await client.pull(conn_id)
@@ -408,3 +421,38 @@ async def test_server_survives_a_client_that_disappears_mid_pull(make_server, ma
     await asyncio.sleep(0.2)
     irc.send(":s NOTICE me :kept")
     assert (await client.expect(conn_id, lambda e: e[1] == "NOTICE"))[2] == ["me", "kept"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "127.0.0.1",
+        "localhost:6667",
+        "[::1]:6667",
+        "10.1.2.3:6667",
+        "169.254.169.254",
+        "0.0.0.0",
+        "[fd00::1]",
+        "not a host",
+        "example.org:25",
+    ],
+)
+async def test_refused_connect_is_403_with_an_error_triple(make_server, make_client, target):
+    server = await make_server()
+    client = make_client(server)
+    status, body = await client.connect_raw(target)
+    assert status == 403
+    prefix, command, reason = json.loads(body)
+    assert (prefix, command) == ("", "ERROR") and reason
+    assert len(server.app[GATEWAY]) == 0 or all(
+        not s.connections for s in server.app[GATEWAY]._sessions.values()
+    )
+
+
+async def test_public_mode_reaches_only_listed_servers(make_server, make_client, fake):
+    server = await make_server(public=True, allowed_servers=[f"127.0.0.1:{fake.port}"])
+    client = make_client(server)
+    status, body = await client.connect_raw("irc.example.org:6667")
+    assert status == 403 and "allowed servers" in body
+    assert await client.connect(f"127.0.0.1:{fake.port}") == "0"
+    await fake.accept()

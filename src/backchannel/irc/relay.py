@@ -235,4 +235,3 @@ class RelayConnection:
             pong = "PONG" + (f" :{msg.params[-1]}" if msg.params else "")
             self._writer.write(pong.encode() + b"\r\n")
         self._queue(_event(msg.source or "", msg.verb, msg.params))
-
