@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from backchannel.settings import SETTINGS, Settings, SettingsError, load_settings
+from backchannel.settings import (
+    SETTINGS,
+    Settings,
+    SettingsError,
+    load_settings,
+    settings_markdown,
+)
 
 
 def test_defaults() -> None:
@@ -76,3 +82,10 @@ def test_every_field_is_declared_once() -> None:
     declared = [s.name for s in SETTINGS]
     assert sorted(declared) == sorted(Settings.__dataclass_fields__)
     assert len(set(declared)) == len(declared)
+
+
+def test_configuration_docs_list_every_setting() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    assert settings_markdown() in docs.read_text(encoding="utf-8"), (
+        "docs/configuration.md is out of date: paste backchannel.settings.settings_markdown()"
+    )

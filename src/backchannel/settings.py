@@ -208,3 +208,20 @@ def _validate(settings: Settings) -> None:
             parse_server(spec, default_port=None)
     except TargetError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def settings_markdown() -> str:
+    """The table of settings in docs/configuration.md (a test keeps it in sync)."""
+    defaults = Settings()
+    rows = [
+        "| TOML key | flag | environment | default | meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        default = getattr(defaults, s.name)
+        if s.name == "data_dir":
+            default = "$XDG_DATA_HOME/backchannel (~/.local/share/backchannel)"
+        elif isinstance(default, tuple):
+            default = ", ".join(default) or "(none)"
+        rows.append(f"| `{s.name}` | `{s.flag}` | `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(rows) + "\n"
