@@ -456,3 +456,12 @@ async def test_public_mode_reaches_only_listed_servers(make_server, make_client,
     assert status == 403 and "allowed servers" in body
     assert await client.connect(f"127.0.0.1:{fake.port}") == "0"
     await fake.accept()
+
+
+async def test_a_server_that_accepts_and_never_speaks(make_server, make_client, fake):
+    client, conn_id = await _open(make_server, make_client, fake, poll_timeout=0.3)
+    irc = await fake.accept()
+    assert await client.pull(conn_id) == []  # waits, then answers empty, no error
+    assert await client.push(conn_id, "NICK quiet") == ["", "PUSH_OK", ""]
+    assert await irc.readline() == "NICK quiet"
+    assert await client.pull(conn_id) == []
