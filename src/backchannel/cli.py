@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from backchannel import __version__
+from backchannel.cli_connect import add_connect_parser, run_connect
 from backchannel.settings import SETTINGS, Settings, SettingsError, load_settings
 
 __all__ = ["main"]
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     _add_setting_flags(serve)
+    add_connect_parser(commands)
     return parser
 
 
@@ -112,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "connect":
+        return run_connect(args)
     parser.print_help()
     return 2
 

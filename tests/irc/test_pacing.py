@@ -73,8 +73,9 @@ def test_jitter_stays_within_twenty_percent_and_under_cap() -> None:
     base = 2.0
     for _ in range(30):
         delay = backoff.next_delay()
-        assert 0.8 * base - 1e-9 <= delay <= min(300.0, 1.2 * base) + 1e-9
-        base = min(300.0, base * 2)
+        assert 0.8 * base - 1e-9 <= delay <= 1.2 * base + 1e-9
+        assert delay <= 300.0
+        base = min(250.0, base * 2)  # 250 * 1.2 == the cap
 
 
 def test_jitter_is_deterministic_per_seed_and_actually_random() -> None:
@@ -167,3 +168,12 @@ def test_reconnect_forgets_ping_in_flight() -> None:
     assert not meter.is_dead(500.0)
     assert not meter.ping_due(550.0)
     assert meter.ping_due(560.0)
+
+
+def test_jitter_still_spreads_delays_at_the_cap() -> None:
+    backoff = Backoff(random.Random(3), initial=2.0, cap=300.0, jitter=0.2)
+    for _ in range(20):
+        backoff.next_delay()
+    at_cap = [backoff.next_delay() for _ in range(20)]
+    assert len(set(at_cap)) == 20  # none piled up on the cap itself
+    assert all(200.0 <= d <= 300.0 for d in at_cap)

@@ -334,6 +334,7 @@ SERVER_LINES = [
     ":irc CAP * LS :server-time sts=duration=60",
     ":irc CAP * LS :",
     ":irc CAP * LS :sasl=EXTERNAL",
+    ":irc CAP * LS :sasl sts=port=6697,duration=60",
     ":irc CAP * ACK :multi-prefix sasl server-time",
     ":irc CAP * ACK :sasl",
     ":irc CAP * NAK :multi-prefix sasl server-time",
@@ -358,10 +359,22 @@ SERVER_LINES = [
 @given(
     script=st.lists(st.sampled_from(SERVER_LINES), max_size=12),
     with_sasl=st.booleans(),
+    tls=st.booleans(),
 )
-def test_cap_end_exactly_once_whatever_happens(script: list[str], with_sasl: bool) -> None:
-    neg = CapNegotiator(tls=True, sasl=PLAIN if with_sasl else None)
+def test_cap_end_exactly_once_whatever_happens(
+    script: list[str], with_sasl: bool, tls: bool
+) -> None:
+    neg = CapNegotiator(tls=tls, sasl=PLAIN if with_sasl else None)
     actions = [*feed(neg, *script), *neg.timeout()]
+    upgrades = [a for a in actions if isinstance(a, StsUpgrade)]
+    if upgrades:
+        # the one path without CAP END, unless negotiation had already ended:
+        # registration must not be completed in the clear
+        assert not tls
+        assert upgrades == [StsUpgrade(6697)]
+        assert actions[-1] == StsUpgrade(6697)  # nothing after the upgrade
+        assert sent(actions).count("CAP END") <= 1
+        return
     assert sent(actions).count("CAP END") == 1
     assert sum(isinstance(a, NegotiationDone) for a in actions) == 1
     # the SASL outcome, when there is one, comes before CAP END and only once
@@ -369,3 +382,10 @@ def test_cap_end_exactly_once_whatever_happens(script: list[str], with_sasl: boo
     assert len(outcomes) <= 1
     if outcomes:
         assert outcomes[0] < actions.index(Send("CAP END"))
+
+
+def test_empty_ack_enables_nothing() -> None:
+    neg = CapNegotiator(tls=True)
+    feed(neg, ":irc CAP * LS :multi-prefix")
+    assert sent(feed(neg, ":irc CAP * ACK")) == ["CAP END"]
+    assert neg.enabled == {}

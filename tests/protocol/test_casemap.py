@@ -66,7 +66,7 @@ def test_ircdict_lookups_are_case_insensitive_and_keep_display_name() -> None:
     assert d.display("#chan{1}") == "#Chan[1]"
     del d["#CHAN[1]"]
     assert len(d) == 0
-    assert 5 not in d
+    assert 5 not in d  # type: ignore[comparison-overlap]
 
 
 def test_ircdict_rename_moves_value() -> None:

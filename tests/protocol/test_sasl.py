@@ -73,11 +73,9 @@ def test_encode_authenticate_chunking(size: int, chunks: list[str]) -> None:
 
 
 def test_parse_mechanisms() -> None:
-    assert parse_mechanisms("PLAIN,external, SCRAM-SHA-256") == {
-        "PLAIN",
-        "EXTERNAL",
-        "SCRAM-SHA-256",
-    }
+    assert parse_mechanisms("PLAIN,external, SCRAM-SHA-256") == frozenset(
+        {"PLAIN", "EXTERNAL", "SCRAM-SHA-256"}
+    )
     assert parse_mechanisms("") is None
     assert parse_mechanisms(None) is None
 
@@ -259,9 +257,7 @@ def auth_db(password: str = PASSWORD, server_password: str | None = None) -> Cal
     that knows StoredKey but not the password, e.g. a stolen database)."""
     salt, stored_key, server_key, iterations = MECH.make_auth_info(password, iteration_count=4096)
     if server_password is not None:
-        _, _, server_key, _ = MECH.make_auth_info(
-            server_password, iteration_count=4096, salt=salt
-        )
+        _, _, server_key, _ = MECH.make_auth_info(server_password, iteration_count=4096, salt=salt)
     return lambda username: (salt, stored_key, server_key, iterations)
 
 

@@ -130,12 +130,17 @@ class TargetPolicy:
         allowed: Iterable[str] = (),
         allowed_ports: str = "*",
         only_listed: bool = False,
+        unrestricted: bool = False,
     ) -> None:
         self.allowed = tuple(parse_server(spec, default_port=None) for spec in allowed)
         self.ports = parse_port_ranges(allowed_ports)
         self.only_listed = only_listed and bool(self.allowed)
+        #: every server allowed: for the operator's own command-line tools only
+        self.unrestricted = unrestricted
 
     def is_listed(self, spec: ServerSpec) -> bool:
+        if self.unrestricted:
+            return True
         return any(
             entry.host == spec.host and entry.port in (None, spec.port) for entry in self.allowed
         )

@@ -1,0 +1,232 @@
+"""One TCP/TLS connection of the engine: registration (CAP, SASL, nick
+fallback), keepalive, and each line from the server applied to the state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from backchannel.irc.nicks import NickChooser
+from backchannel.irc.status import Lag, SaslOutcome, StsApplied
+from backchannel.protocol import cap as capneg
+from backchannel.protocol.framing import LineFramer
+from backchannel.protocol.message import Message, ParseError, parse
+from backchannel.protocol.sasl import SaslFailure, SaslSuccess
+from backchannel.protocol.sts import StsPolicy
+from backchannel.state.events import Event
+from backchannel.state.events.messages import ChatEvent, CtcpRequest
+from backchannel.state.events.server import NickError
+
+if TYPE_CHECKING:
+    from backchannel.irc.client import IrcClient
+
+__all__ = ["Connection", "Disconnect"]
+
+log = logging.getLogger(__name__)
+
+
+class Disconnect(Exception):
+    """End this connection; ``fatal`` stops reconnecting; ``sts_port`` asks
+    for an immediate reconnect with TLS."""
+
+    def __init__(self, reason: str, *, fatal: bool = False, sts_port: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fatal = fatal
+        self.sts_port = sts_port
+
+
+class Connection:
+    """One TCP/TLS connection of an :class:`~backchannel.irc.client.IrcClient`."""
+
+    def __init__(
+        self, client: IrcClient, writer: asyncio.StreamWriter, tls: bool, port: int
+    ) -> None:
+        self.client = client
+        self.writer = writer
+        self.tls = tls
+        self.port = port
+        config = client.config
+        self.cap = capneg.CapNegotiator(tls=tls, sasl=config.sasl)
+        self.nicks = NickChooser(config.nick, config.alt_nicks)
+        self.registered = False
+        self.abort_reason: str | None = None
+
+    def send_now(self, line: str) -> None:
+        """Write at once, outside the flood queue (registration, PONG)."""
+        if not self.writer.is_closing():
+            self.writer.write(line.encode("utf-8") + b"\r\n")
+
+    async def register(self) -> None:
+        config = self.client.config
+        for line in self.cap.start():
+            self.send_now(line)
+        if config.password:
+            self.send_now(f"PASS :{config.password}")
+        self.send_now(f"NICK {self.nicks.current}")
+        username = config.username or config.nick
+        self.send_now(f"USER {username} 0 * :{config.realname}")
+        await self.writer.drain()
+        self.client.lag.connected(self.client.clock())
+
+    async def keepalive(self) -> None:
+        client = self.client
+        lag = client.lag
+        deadline = client.clock() + client.config.register_timeout
+        while True:
+            now = client.clock()
+            if not self.registered and now >= deadline:
+                self._abort("Registration timed out")
+                return
+            if lag.is_dead(now):
+                self._abort(f"Ping timeout: no answer for {lag.timeout:g} s")
+                return
+            if lag.ping_due(now):
+                self.send_now(f"PING :{lag.ping(now)}")
+            wait = lag.next_check(client.clock())
+            if not self.registered:
+                wait = min(wait, max(0.0, deadline - client.clock()))
+            await asyncio.sleep(max(wait, 0.05))
+
+    def _abort(self, reason: str) -> None:
+        log.info("%s: %s", self.client.config.label, reason)
+        self.abort_reason = reason
+        self.writer.close()
+
+    async def read(self, reader: asyncio.StreamReader) -> None:
+        framer = LineFramer()
+        while True:
+            try:
+                data = await reader.read(65536)
+            except OSError as exc:
+                raise Disconnect(self.abort_reason or f"Connection lost: {exc}") from None
+            if not data:
+                raise Disconnect(self.abort_reason or "Connection closed by the server")
+            for line in framer.feed(data):
+                try:
+                    msg = parse(line)
+                except ParseError:
+                    log.debug("unparseable line from %s: %r", self.client.config.label, line)
+                    continue
+                self.handle(msg)
+
+    # -- one line -----------------------------------------------------------
+    def handle(self, msg: Message) -> None:
+        client = self.client
+        now = client.clock()
+        client.lag.received(now)
+        command = msg.command
+        if command == "PING":
+            self.send_now("PONG" + (f" :{msg.params[-1]}" if msg.params else ""))
+        elif command == "PONG" and msg.params:
+            lag = client.lag.pong(msg.params[-1], now)
+            if lag is not None:
+                client.emit(Lag(time=client._now(), seconds=round(lag, 3)))
+        if not self.cap.done or command in ("CAP", "AUTHENTICATE") or command.isdigit():
+            self._cap_actions(self.cap.feed(msg))
+        events = client.state.apply(msg, client._now())
+        for event in events:
+            self._on_event(event)
+            client.emit(event)
+        if not self.registered and client.state.registered:
+            self._on_registered()
+
+    def _cap_actions(self, actions: list[capneg.Action]) -> None:
+        client = self.client
+        for action in actions:
+            if isinstance(action, capneg.Send):
+                self.send_now(action.line)
+            elif isinstance(action, capneg.StsUpgrade):
+                client.emit(
+                    StsApplied(
+                        time=client._now(), host=client.config.host, port=action.port, upgrade=True
+                    )
+                )
+                # from now on this client only connects with TLS (never falls back)
+                client.sts_port = action.port
+                raise Disconnect("Upgrading to TLS (STS)", sts_port=action.port)
+            elif isinstance(action, capneg.StsPersist):
+                self._persist_sts(action)
+            elif isinstance(action, SaslSuccess):
+                client.emit(
+                    SaslOutcome(
+                        time=client._now(),
+                        success=True,
+                        mechanism=action.mechanism,
+                        account=action.account,
+                    )
+                )
+            elif isinstance(action, SaslFailure):
+                client.emit(
+                    SaslOutcome(
+                        time=client._now(),
+                        success=False,
+                        mechanism=client.config.sasl.mechanism if client.config.sasl else "",
+                        reason=action.reason,
+                    )
+                )
+                self.send_now("QUIT :SASL authentication failed")
+                raise Disconnect(f"SASL authentication failed: {action.reason}", fatal=True)
+
+    def _persist_sts(self, action: capneg.StsPersist) -> None:
+        client = self.client
+        host = client.config.host
+        if action.duration == 0:
+            client.sts.remove(host)
+            return
+        policy = StsPolicy.from_duration(
+            host, self.port, action.duration, time.time(), preload=action.preload
+        )
+        if policy is not None:
+            client.sts.put(policy)
+            client.emit(
+                StsApplied(
+                    time=client._now(),
+                    host=host,
+                    port=self.port,
+                    upgrade=False,
+                    duration=action.duration,
+                )
+            )
+
+    def _on_event(self, event: Event) -> None:
+        client = self.client
+        if isinstance(event, NickError) and not self.registered:
+            nick = self.nicks.next(client.state.isupport.nicklen)
+            if nick is None:
+                self.send_now("QUIT :No usable nick")
+                raise Disconnect("Every nick we tried was refused", fatal=True)
+            self.send_now(f"NICK {nick}")
+        elif isinstance(event, CtcpRequest):
+            reply = client.ctcp.reply(event)
+            if reply is not None:
+                client.outbox.put(reply)
+        if isinstance(event, ChatEvent) and event.batch is None:
+            client.last_seen[event.target.lower()] = event.time
+
+    def _on_registered(self) -> None:
+        client = self.client
+        self.registered = True
+        client.ever_registered = True
+        client.backoff.reset()
+        client._status("registered")
+        lines = client._join_lines() + list(client.config.auto_commands)
+        lines += self._history_requests()
+        client.outbox.put_first(lines)
+        client.outbox.attach(self.writer)
+        client.registered.set()
+
+    def _history_requests(self) -> list[str]:
+        client = self.client
+        if not ({"draft/chathistory", "chathistory"} & set(self.cap.enabled)):
+            return []
+        limit = client.state.isupport.tokens.get("CHATHISTORY") or "100"
+        limit = limit if limit.isdigit() and limit != "0" else "100"
+        lines = []
+        for target, when in client.last_seen.items():
+            stamp = when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            lines.append(f"CHATHISTORY AFTER {target} timestamp={stamp} {limit}")
+        return lines
