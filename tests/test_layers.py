@@ -1,4 +1,4 @@
-"""Dependencies point one way: protocol → state → irc → session → web.
+"""Dependencies point one way: protocol → state → irc → store → session → bus → web.
 
 ``settings`` is shared configuration; ``cli`` wires everything on top."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "backchannel"
-ORDER = ["protocol", "state", "irc", "session", "store", "bus", "web"]
-# store is a port used by session and bus; settings may be read by anything above protocol/state
+ORDER = ["protocol", "state", "irc", "store", "session", "bus", "web"]
+# store is the port session and bus persist through; settings may be read above protocol/state
 ALLOWED_EXTRA = {"settings": {"irc", "session", "store", "bus", "web"}}
 
 

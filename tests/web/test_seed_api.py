@@ -400,7 +400,7 @@ async def test_http_errors(make_server, make_client):
     client = make_client(server)
     async with client.http.get(f"{client.base_url}/no/such/route") as resp:
         assert resp.status == 404
-        assert (await resp.json())["error"]["code"] == 404
+        assert (await resp.json())["error"]["code"] == "not_found"
     async with client.http.get(f"{client.base_url}/irc/push/0") as resp:
         assert resp.status == 405
     async with client.http.post(f"{client.base_url}/irc/push/0", data=b"x" * 5000) as resp:

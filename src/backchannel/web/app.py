@@ -7,11 +7,28 @@ from importlib import resources
 
 from aiohttp import web
 
+from backchannel.bus.hub import Hub
 from backchannel.irc.relay import RelayLimits
+from backchannel.irc.sts_store import StsStore
 from backchannel.irc.targets import TargetPolicy
 from backchannel.session.gateway import GatewaySessions
+from backchannel.session.manager import Runtimes
+from backchannel.session.user import Publish
 from backchannel.settings import Settings
-from backchannel.web.keys import GATEWAY, SETTINGS
+from backchannel.store.db import Database
+from backchannel.store.events import EventStore
+from backchannel.store.markers import MarkerStore
+from backchannel.store.networks import NetworkStore
+from backchannel.web.keys import (
+    DATABASE,
+    EVENTS,
+    GATEWAY,
+    HUB,
+    MARKERS,
+    NETWORKS,
+    RUNTIMES,
+    SETTINGS,
+)
 from backchannel.web.security import security_middleware
 from backchannel.web.seed_api import add_seed_routes
 
@@ -42,6 +59,27 @@ async def _healthz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"status": "ok"})
 
 
+def _private_services(app: web.Application, settings: Settings) -> None:
+    """Accounts, always-on networks and scrollback, in SQLite in the data dir."""
+    db = Database.in_data_dir(settings.data_dir)
+    events = EventStore(db)
+    hub = Hub(events)
+    app[DATABASE] = db
+    app[EVENTS] = events
+    app[NETWORKS] = NetworkStore(db)
+    app[MARKERS] = MarkerStore(db)
+    app[HUB] = hub
+    policy = TargetPolicy(
+        settings.allowed_servers, settings.allowed_ports, only_listed=settings.public
+    )
+    async def publisher(user_id: int) -> Publish:
+        return (await hub.for_user(user_id)).publish
+
+    app[RUNTIMES] = Runtimes(
+        app[NETWORKS], events, publisher, policy, StsStore(settings.data_dir / "sts.json")
+    )
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[security_middleware], client_max_size=settings.max_body_bytes
@@ -49,11 +87,16 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     gateway = create_gateway(settings)
     app[GATEWAY] = gateway
+    _private_services(app, settings)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         gateway.start_reaper()
+        runtimes = app[RUNTIMES]
+        await runtimes.start_all()
         yield
         await gateway.close_all()
+        await runtimes.stop_all()
+        app[DATABASE].close()
 
     app.cleanup_ctx.append(lifecycle)
     add_seed_routes(app, settings)

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backchannel.bus.hub import Hub
 from backchannel.session.gateway import GatewaySessions
+from backchannel.session.manager import Runtimes
 from backchannel.settings import Settings
+from backchannel.store.db import Database
+from backchannel.store.events import EventStore
+from backchannel.store.markers import MarkerStore
+from backchannel.store.networks import NetworkStore
 
 SETTINGS = web.AppKey("settings", Settings)
 GATEWAY = web.AppKey("gateway", GatewaySessions)
+DATABASE = web.AppKey("database", Database)
+EVENTS = web.AppKey("events", EventStore)
+NETWORKS = web.AppKey("networks", NetworkStore)
+MARKERS = web.AppKey("markers", MarkerStore)
+HUB = web.AppKey("hub", Hub)
+RUNTIMES = web.AppKey("runtimes", Runtimes)

@@ -24,6 +24,15 @@ _HEADERS = {
 
 
 _KEEP_ERROR_HEADERS = {hdrs.ALLOW, hdrs.RETRY_AFTER}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+}
 
 
 def _origin_of(url: str) -> tuple[str, str] | None:
@@ -55,12 +64,20 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        # errors as JSON with the status aiohttp chose (404, 405, 413...)
-        response = web.json_response(
-            {"error": {"code": exc.status, "message": exc.reason}},
-            status=exc.status,
-            headers={k: v for k, v in exc.headers.items() if k in _KEEP_ERROR_HEADERS},
-        )
+        headers = {k: v for k, v in exc.headers.items() if k in _KEEP_ERROR_HEADERS}
+        if exc.content_type == "application/json" and exc.text:
+            # already a JSON error from our handlers (web.errors.json_error)
+            response = web.Response(
+                text=exc.text, status=exc.status, content_type="application/json", headers=headers
+            )
+        else:
+            # aiohttp's own errors (404, 405, 413...) as JSON too
+            code = _CODES.get(exc.status, f"http_{exc.status}")
+            response = web.json_response(
+                {"error": {"code": code, "message": exc.reason}},
+                status=exc.status,
+                headers=headers,
+            )
     for name, value in _HEADERS.items():
         response.headers.setdefault(name, value)
     return response

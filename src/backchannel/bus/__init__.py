@@ -1,0 +1,1 @@
+"""Fan-out of stored events to subscribers."""

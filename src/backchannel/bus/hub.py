@@ -1,0 +1,92 @@
+"""Fan-out of a user's stored events to every subscriber (long-polls, SSE,
+WebSockets, tabs and devices alike).
+
+The store is the source of truth; the hub keeps only a short window of recent
+events in memory so that live subscribers are served without a query. A
+subscriber asks for "everything after cursor C": from the window when C is
+inside it, otherwise from the store, so a slow or absent subscriber never
+loses anything and never holds up the IRC reader or anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Sequence
+
+from backchannel.store.events import EventStore, StoredEvent
+
+__all__ = ["Hub", "UserHub"]
+
+WINDOW = 2000
+
+
+class UserHub:
+    """One user's stream."""
+
+    def __init__(self, user_id: int, store: EventStore, latest: int, window: int = WINDOW) -> None:
+        self.user_id = user_id
+        self.store = store
+        self.latest = latest  # the cursor of the newest stored event
+        self._recent: deque[StoredEvent] = deque()
+        self._window = window
+        # every event of this user with a cursor above the floor is in _recent
+        self._floor = latest
+        self._changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def publish(self, events: Sequence[StoredEvent]) -> None:
+        """Events that were just committed, in cursor order."""
+        if not events:
+            return
+        recent = self._recent
+        recent.extend(events)
+        while len(recent) > self._window:
+            self._floor = recent.popleft().cursor
+        self.latest = events[-1].cursor
+        waiters, self._changed = self._changed, asyncio.get_running_loop().create_future()
+        waiters.set_result(None)
+
+    async def wait(self, after: int, timeout: float) -> bool:
+        """Wait until there is an event after ``after`` (True) or ``timeout`` (False)."""
+        if self.latest > after:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._changed), timeout)
+        return self.latest > after
+
+    async def read(self, after: int, limit: int = 1000) -> list[StoredEvent]:
+        """Events after ``after``, oldest first, at most ``limit``."""
+        if self.latest <= after:
+            return []
+        if after >= self._floor:  # the window holds everything after ``after``
+            out: list[StoredEvent] = []
+            for event in reversed(self._recent):
+                if event.cursor <= after:
+                    break
+                out.append(event)
+            out.reverse()
+            return out[:limit]
+        return await self.store.after(self.user_id, after, limit)
+
+
+class Hub:
+    """All users' streams in this process."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._users: dict[int, UserHub] = {}
+        self._lock = asyncio.Lock()
+
+    async def for_user(self, user_id: int) -> UserHub:
+        hub = self._users.get(user_id)
+        if hub is None:
+            async with self._lock:
+                hub = self._users.get(user_id)
+                if hub is None:
+                    latest = await self.store.latest_cursor(user_id)
+                    hub = self._users[user_id] = UserHub(user_id, self.store, latest)
+        return hub
+
+    def drop(self, user_id: int) -> None:
+        self._users.pop(user_id, None)

@@ -1,0 +1,182 @@
+"""One user's always-on networks: an engine per network, and one persist
+loop that stores every visible event before it is published to the user's
+subscribers (persist, then fan out)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from backchannel.irc.client import EngineFailure, IrcClient
+from backchannel.irc.status import Status
+from backchannel.irc.sts_store import StsStore
+from backchannel.irc.targets import TargetPolicy
+from backchannel.session.network_config import engine_config
+from backchannel.session.routing import targets_of
+from backchannel.state.events import Event
+from backchannel.state.events.messages import ChatEvent
+from backchannel.store.events import EventStore, NewEvent, StoredEvent
+from backchannel.store.networks import NetworkRecord
+
+__all__ = ["NetworkRunner", "Publish", "UserRuntime"]
+
+#: hands committed events to the subscribers (the bus, above this layer)
+Publish = Callable[[Sequence[StoredEvent]], None]
+
+log = logging.getLogger(__name__)
+
+#: pending events at which the user's IRC readers pause until the store catches up
+HIGH_WATER = 5000
+
+
+@dataclass
+class NetworkRunner:
+    record: NetworkRecord
+    client: IrcClient
+    task: asyncio.Task[None] | None = None
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+class UserRuntime:
+    def __init__(
+        self,
+        user_id: int,
+        publish: Publish,
+        events: EventStore,
+        policy: TargetPolicy,
+        sts: StsStore,
+        highlight_words: Callable[[], list[str]] = list,
+    ) -> None:
+        self.user_id = user_id
+        self.publish = publish
+        self.events = events
+        self.policy = policy
+        self.sts = sts
+        self.highlight_words = highlight_words
+        self.networks: dict[int, NetworkRunner] = {}
+        self._pending: list[NewEvent] = []
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.read_gate = asyncio.Event()  # cleared while the store is behind
+        self.read_gate.set()
+        self._persister = asyncio.create_task(self._persist_loop(), name=f"persist {user_id}")
+
+    # -- networks -------------------------------------------------------------
+    def start_network(self, record: NetworkRecord) -> NetworkRunner:
+        client = IrcClient(
+            engine_config(record.config),
+            emit=partial(self._on_event, record.id),
+            policy=self.policy,
+            sts=self.sts,
+        )
+        client.read_gate = self.read_gate
+        runner = NetworkRunner(record, client)
+        self.networks[record.id] = runner
+        runner.task = asyncio.create_task(self._run(runner), name=f"network {record.id}")
+        return runner
+
+    async def _run(self, runner: NetworkRunner) -> None:
+        try:
+            await runner.client.run()
+        except EngineFailure as exc:
+            log.info("network %s of user %s gave up: %s", runner.record.id, self.user_id, exc)
+        except Exception:
+            log.exception("network %s of user %s crashed", runner.record.id, self.user_id)
+
+    async def stop_network(self, network_id: int, message: str = "Leaving") -> None:
+        runner = self.networks.pop(network_id, None)
+        if runner is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(runner.client.quit(message, timeout=3), 5)
+        if runner.task is not None:
+            runner.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner.task
+
+    async def stop(self, message: str = "Backchannel shutting down") -> None:
+        await asyncio.gather(
+            *(self.stop_network(nid, message) for nid in list(self.networks)),
+            return_exceptions=True,
+        )
+        await self.flush()
+        self._persister.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._persister
+
+    # -- events ---------------------------------------------------------------
+    def _on_event(self, network_id: int, event: Event) -> None:
+        runner = self.networks.get(network_id)
+        if runner is None:
+            return
+        if isinstance(event, Status):
+            runner.status = event.to_dict()
+        state = runner.client.state
+        targets = targets_of(event, state.is_channel)
+        if not targets:
+            return
+        data = event.to_dict()
+        nick = text = ""
+        counts = highlight = False
+        if isinstance(event, ChatEvent):
+            nick, text = event.nick, event.text
+            counts = not event.self and event.kind in ("privmsg", "notice", "action")
+            highlight = counts and self._mentions(text, state.me.nick)
+        for target in targets:
+            self._pending.append(
+                NewEvent(
+                    user_id=self.user_id,
+                    network_id=network_id,
+                    target=target,
+                    target_key=state.fold(target),
+                    kind=event.kind,
+                    time=str(data["time"]),
+                    nick=nick,
+                    text=text,
+                    data=data,
+                    counts=counts,
+                    highlight=highlight,
+                )
+            )
+        if len(self._pending) >= HIGH_WATER:
+            self.read_gate.clear()
+        self._idle.clear()
+        self._wake.set()
+
+    def _mentions(self, text: str, nick: str) -> bool:
+        words = [nick, *self.highlight_words()]
+        pattern = "|".join(re.escape(w) for w in words if w)
+        if not pattern:
+            return False
+        return re.search(rf"(?<![\w-])(?:{pattern})(?![\w-])", text, re.IGNORECASE) is not None
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    stored = await self.events.append(batch)
+                except Exception:
+                    # keep the batch and try again: a busy or full disk must not lose events
+                    log.exception("storing %d events for user %s failed", len(batch), self.user_id)
+                    self._pending[:0] = batch
+                    await asyncio.sleep(1.0)
+                    continue
+                self.publish(stored)
+                if len(self._pending) < HIGH_WATER // 2:
+                    self.read_gate.set()
+            self._idle.set()
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every event emitted so far is stored and published."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)

@@ -1,0 +1,1 @@
+"""Storage: accounts, sessions, networks and scrollback (SQLite by default)."""

@@ -1,0 +1,225 @@
+"""Scrollback: every stored event of a user, with a cursor that orders all of
+that user's events (the row id), history pages per conversation, and
+full-text search (FTS5).
+
+Events are written in batches (one transaction per batch) by the caller's
+persist loop; an event is published only after its batch committed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from backchannel.store.db import Database
+
+__all__ = ["EventStore", "NewEvent", "StoredEvent"]
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    user_id: int
+    network_id: int
+    target: str  # as displayed; "" for the network buffer
+    target_key: str  # folded with the network's casemapping
+    kind: str
+    time: str
+    nick: str
+    text: str
+    data: dict[str, Any]
+    counts: bool = False  # counts as unread (a message from someone else)
+    highlight: bool = False  # mentions the user
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    cursor: int
+    network_id: int
+    target: str
+    kind: str
+    data_json: str  # the event as JSON, with "cursor", "network" and "target" set
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.data_json)
+        return data
+
+
+def _encode(event: NewEvent, cursor: int) -> str:
+    data = dict(event.data)
+    data["cursor"] = str(cursor)
+    data["network"] = event.network_id
+    data["target"] = event.target
+    if event.highlight:
+        data["highlight"] = True
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+_INSERT = (
+    "INSERT INTO events (id, user_id, network_id, target, target_key, kind, time, nick, text, "
+    "counts, highlight, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = "SELECT id, network_id, target, kind, data FROM events"
+
+
+def _rows(rows: Sequence[tuple[Any, ...]]) -> list[StoredEvent]:
+    return [StoredEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+class EventStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writing ------------------------------------------------------------
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        # one writer thread owns all writes, so the ids after MAX(id) are ours to give
+        last = conn.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0
+        rows = []
+        fts = []
+        stored: list[StoredEvent] = []
+        for cursor, event in enumerate(events, start=last + 1):
+            encoded = _encode(event, cursor)
+            rows.append(
+                (
+                    cursor,
+                    event.user_id,
+                    event.network_id,
+                    event.target,
+                    event.target_key,
+                    event.kind,
+                    event.time,
+                    event.nick,
+                    event.text,
+                    int(event.counts),
+                    int(event.highlight),
+                    encoded,
+                )
+            )
+            if event.text:
+                fts.append((cursor, event.text))
+            stored.append(StoredEvent(cursor, event.network_id, event.target, event.kind, encoded))
+        conn.executemany(_INSERT, rows)
+        conn.executemany("INSERT INTO events_fts (rowid, text) VALUES (?, ?)", fts)
+        return stored
+
+    async def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Store ``events`` in one transaction; returns them with their cursors."""
+        if not events:
+            return []
+        return await self.db.write(lambda conn: self._insert(conn, events))
+
+    # -- reading ------------------------------------------------------------
+    async def latest_cursor(self, user_id: int) -> int:
+        def query(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT MAX(id) FROM events WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            return int(row[0] or 0)
+
+        return await self.db.read(query)
+
+    async def after(self, user_id: int, cursor: int, limit: int = MAX_PAGE) -> list[StoredEvent]:
+        """The user's events after ``cursor``, oldest first."""
+
+        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
+            return _rows(
+                conn.execute(
+                    f"{_SELECT} WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
+                    (user_id, cursor, limit),
+                ).fetchall()
+            )
+
+        return await self.db.read(query)
+
+    async def history(
+        self,
+        user_id: int,
+        network_id: int,
+        target_key: str,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """A page of one conversation, oldest first: the newest ``limit``
+        events before ``before`` (or the latest), or the oldest after ``after``."""
+        limit = max(1, min(limit, MAX_PAGE))
+
+        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
+            where = "user_id = ? AND network_id = ? AND target_key = ?"
+            args: list[Any] = [user_id, network_id, target_key]
+            if after is not None:
+                rows = conn.execute(
+                    f"{_SELECT} WHERE {where} AND id > ? ORDER BY id LIMIT ?",
+                    (*args, after, limit),
+                ).fetchall()
+                return _rows(rows)
+            if before is not None:
+                where += " AND id < ?"
+                args.append(before)
+            rows = conn.execute(
+                f"{_SELECT} WHERE {where} ORDER BY id DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+            return _rows(rows[::-1])
+
+        return await self.db.read(query)
+
+    async def search(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        network_id: int | None = None,
+        target_key: str | None = None,
+        nick: str | None = None,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """Full-text search, newest first. ``text`` is matched as words
+        (each word a quoted FTS5 term, so no query syntax leaks through)."""
+        words = [w for w in text.split() if w]
+        if not words:
+            return []
+        match = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        limit = max(1, min(limit, MAX_PAGE))
+
+        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
+            sql = (
+                "SELECT e.id, e.network_id, e.target, e.kind, e.data FROM events_fts "
+                "JOIN events e ON e.id = events_fts.rowid "
+                "WHERE events_fts MATCH ? AND e.user_id = ?"
+            )
+            args: list[Any] = [match, user_id]
+            for column, value in (
+                ("e.network_id = ?", network_id),
+                ("e.target_key = ?", target_key),
+                ("e.nick = ? COLLATE NOCASE", nick),
+                ("e.id < ?", before),
+                ("e.id > ?", after),
+            ):
+                if value is not None:
+                    sql += f" AND {column}"
+                    args.append(value)
+            sql += " ORDER BY e.id DESC LIMIT ?"
+            args.append(limit)
+            return _rows(conn.execute(sql, args).fetchall())
+
+        return await self.db.read(query)
+
+    async def delete_user(self, user_id: int) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            # an external-content FTS index is told what it indexed, before the rows go
+            conn.execute(
+                "INSERT INTO events_fts (events_fts, rowid, text) "
+                "SELECT 'delete', id, text FROM events WHERE user_id = ? AND text != ''",
+                (user_id,),
+            )
+            conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM read_markers WHERE user_id = ?", (user_id,))
+
+        await self.db.write(delete)

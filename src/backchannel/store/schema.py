@@ -1,0 +1,67 @@
+"""The database schema, as numbered migrations: ``MIGRATIONS[n]`` brings a
+database from version n to n + 1 (``PRAGMA user_version``). Never edit a
+released migration; append a new one."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+_V1 = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE web_sessions (
+    token_hash BLOB PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    address TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_id);
+CREATE TABLE networks (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL
+);
+CREATE INDEX networks_user ON networks(user_id);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    network_id INTEGER NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    target_key TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    time TEXT NOT NULL,
+    nick TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL DEFAULT '',
+    counts INTEGER NOT NULL DEFAULT 0,
+    highlight INTEGER NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_user ON events(user_id, id);
+CREATE INDEX events_target ON events(user_id, network_id, target_key, id);
+CREATE VIRTUAL TABLE events_fts USING fts5(
+    text, content='events', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE read_markers (
+    user_id INTEGER NOT NULL,
+    network_id INTEGER NOT NULL,
+    target_key TEXT NOT NULL,
+    cursor INTEGER NOT NULL,
+    PRIMARY KEY (user_id, network_id, target_key)
+) WITHOUT ROWID;
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
