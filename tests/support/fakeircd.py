@@ -12,6 +12,9 @@ The test drives the conversation by hand::
 Lines the client sends are decoded as UTF-8 (undecodable bytes become U+FFFD)
 and kept, without their line ending, in :attr:`FakeClient.received`. The server
 does not parse or answer anything on its own.
+
+``FakeIrcServer(ssl=context)`` serves TLS with a server-side
+:class:`ssl.SSLContext` (e.g. a self-signed certificate) instead of plaintext.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl as ssl_module
 import struct
 from collections.abc import Callable
 from types import TracebackType
@@ -37,6 +41,8 @@ class FakeClient:
     ) -> None:
         self.server_name = server_name
         self.received: list[str] = []
+        #: ``loop.time()`` at which each line of :attr:`received` was read.
+        self.received_times: list[float] = []
         #: Set once the peer has disconnected (EOF, reset, or our own close).
         self.closed = asyncio.Event()
         transport = writer.transport
@@ -58,9 +64,10 @@ class FakeClient:
                     break
                 line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
                 self.received.append(line)
+                self.received_times.append(asyncio.get_running_loop().time())
                 self._lines.put_nowait(line)
-        except (ConnectionError, ValueError):
-            pass  # reset by the peer, or a line over READ_LIMIT: both end the session
+        except (OSError, ValueError):
+            pass  # reset by the peer (or a TLS error), or a line over READ_LIMIT
         finally:
             self.closed.set()
             self._lines.put_nowait(None)
@@ -152,6 +159,12 @@ class FakeClient:
             elif verb == "USER":
                 user_seen = True
         nick = nick or wanted
+        await self.welcome(nick, motd=motd)
+        return nick
+
+    async def welcome(self, nick: str, *, motd: bool = True) -> None:
+        """Send the minimal welcome of :meth:`register` (001-005 and 376, or
+        422 when ``motd`` is false) without reading anything first."""
         me = self.server_name
         for line in (
             f":{me} 001 {nick} :Welcome to the fake network, {nick}",
@@ -166,7 +179,6 @@ class FakeClient:
         ):
             self.send(line)
         await self.drain()
-        return nick
 
     async def _shutdown(self) -> None:
         self.abort()
@@ -178,9 +190,16 @@ class FakeClient:
 class FakeIrcServer:
     """Listens on 127.0.0.1 on a free port while used as ``async with``."""
 
-    def __init__(self, host: str = "127.0.0.1", server_name: str = "fake.irc") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        server_name: str = "fake.irc",
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+    ) -> None:
         self.host = host
         self.server_name = server_name
+        self.ssl = ssl
         self.port = 0
         #: Every connection accepted so far, in order.
         self.clients: list[FakeClient] = []
@@ -193,7 +212,9 @@ class FakeIrcServer:
         self._accepted.put_nowait(client)
 
     async def __aenter__(self) -> FakeIrcServer:
-        self._server = await asyncio.start_server(self._on_connect, self.host, 0, limit=READ_LIMIT)
+        self._server = await asyncio.start_server(
+            self._on_connect, self.host, 0, limit=READ_LIMIT, ssl=self.ssl
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

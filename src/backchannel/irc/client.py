@@ -75,9 +75,13 @@ class IrcClient:
         self.last_seen: dict[str, datetime] = {}  # per target, for chathistory
         self.ever_registered = False
         self.sts_port: int | None = None  # set by an STS upgrade on this run
+        #: when given and cleared, reading from the server pauses until it is set again
+        self.read_gate: asyncio.Event | None = None
         self.attempt = 0
         self._writer: asyncio.StreamWriter | None = None
         self._stopping = False
+        self._stopped = asyncio.Event()  # set by quit(): ends a wait before reconnecting
+        self._retry_pending = False  # waiting to reconnect: quit() need not wait
         self.registered = asyncio.Event()  # set while the current connection is registered
 
     # -- commands from the user --------------------------------------------
@@ -99,11 +103,12 @@ class IrcClient:
         for registration first, so lines queued before it are not lost."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        if not self._stopping:
+        if not self._stopping and not self._retry_pending:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.registered.wait(), timeout)
             await self.outbox.flush(max(0.0, deadline - loop.time()))
         self._stopping = True
+        self._stopped.set()
         writer = self._writer
         if writer is not None and not writer.is_closing():
             writer.write(f"QUIT :{message}\r\n".encode())
@@ -200,7 +205,15 @@ class IrcClient:
                 raise EngineFailure(reason)
             delay = self.backoff.next_delay()
             self._status("disconnected", reason, next_in=delay)
-            await asyncio.sleep(delay)
+            self._retry_pending = True
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), delay)
+            finally:
+                self._retry_pending = False
+            if self._stopping:
+                self._status("disconnected", "Quit")
+                return
 
     async def _connection(self) -> None:
         host, port, use_tls = self._endpoint()
@@ -227,6 +240,9 @@ class IrcClient:
             raise Disconnect(f"No answer from {host}:{port}") from None
         except OSError as exc:
             raise Disconnect(f"Cannot connect to {host}:{port}: {exc}") from None
+        if self._stopping:  # quit() while we were connecting
+            writer.close()
+            return
         self._writer = writer
         self._status("connected")
         session = Connection(self, writer, use_tls, port)
@@ -246,6 +262,10 @@ class IrcClient:
         state = self.state
         if state.registered:
             self.rejoin = [channel.name for channel in state.channels.values()]
+            for channel in state.channels.values():
+                key = channel.modes.get("k")
+                if key:  # a key set while we were in (MODE +k) is needed to get back in
+                    self.keys[channel.name.lower()] = key
         queries = [query.nick for query in state.queries.values()]
         self.state = NetworkState(state.me.nick if state.registered else self.config.nick)
         for nick in queries:

@@ -10,6 +10,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING
 
 from backchannel.irc.nicks import NickChooser
+from backchannel.irc.outbox import OutboxFull
 from backchannel.irc.status import Lag, SaslOutcome, StsApplied
 from backchannel.protocol import cap as capneg
 from backchannel.protocol.framing import LineFramer
@@ -18,7 +19,7 @@ from backchannel.protocol.sasl import SaslFailure, SaslSuccess
 from backchannel.protocol.sts import StsPolicy
 from backchannel.state.events import Event
 from backchannel.state.events.messages import ChatEvent, CtcpRequest
-from backchannel.state.events.server import NickError
+from backchannel.state.events.server import Motd, NickError
 
 if TYPE_CHECKING:
     from backchannel.irc.client import IrcClient
@@ -53,6 +54,7 @@ class Connection:
         self.cap = capneg.CapNegotiator(tls=tls, sasl=config.sasl)
         self.nicks = NickChooser(config.nick, config.alt_nicks)
         self.registered = False
+        self.history_requested = False
         self.abort_reason: str | None = None
 
     def send_now(self, line: str) -> None:
@@ -100,6 +102,9 @@ class Connection:
         framer = LineFramer()
         while True:
             try:
+                gate = self.client.read_gate
+                if gate is not None and not gate.is_set():
+                    await gate.wait()  # whoever consumes our events is behind: let TCP wait
                 data = await reader.read(65536)
             except OSError as exc:
                 raise Disconnect(self.abort_reason or f"Connection lost: {exc}") from None
@@ -136,6 +141,7 @@ class Connection:
 
     def _cap_actions(self, actions: list[capneg.Action]) -> None:
         client = self.client
+        failed: str | None = None  # acted on after the lines that follow it (CAP END)
         for action in actions:
             if isinstance(action, capneg.Send):
                 self.send_now(action.line)
@@ -168,8 +174,10 @@ class Connection:
                         reason=action.reason,
                     )
                 )
-                self.send_now("QUIT :SASL authentication failed")
-                raise Disconnect(f"SASL authentication failed: {action.reason}", fatal=True)
+                failed = action.reason
+        if failed is not None:
+            self.send_now("QUIT :SASL authentication failed")
+            raise Disconnect(f"SASL authentication failed: {failed}", fatal=True)
 
     def _persist_sts(self, action: capneg.StsPersist) -> None:
         client = self.client
@@ -204,8 +212,19 @@ class Connection:
             reply = client.ctcp.reply(event)
             if reply is not None:
                 client.outbox.put(reply)
-        if isinstance(event, ChatEvent) and event.batch is None:
-            client.last_seen[event.target.lower()] = event.time
+        elif isinstance(event, Motd) and self.registered and not self.history_requested:
+            # the end of the MOTD: 005 (with the CHATHISTORY limit) has arrived
+            self.history_requested = True
+            for line in self._history_requests():
+                try:
+                    client.outbox.put(line)
+                except OutboxFull:
+                    break
+        if isinstance(event, ChatEvent):
+            # the newest message seen (a replayed older one never moves it back)
+            key = event.target.lower()
+            seen = client.last_seen.get(key)
+            client.last_seen[key] = event.time if seen is None else max(seen, event.time)
 
     def _on_registered(self) -> None:
         client = self.client
@@ -214,7 +233,6 @@ class Connection:
         client.backoff.reset()
         client._status("registered")
         lines = client._join_lines() + list(client.config.auto_commands)
-        lines += self._history_requests()
         client.outbox.put_first(lines)
         client.outbox.attach(self.writer)
         client.registered.set()
