@@ -104,9 +104,12 @@ def _stdin_lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | Non
     """Read stdin in a daemon thread (works for ttys, pipes and files alike)."""
 
     def pump() -> None:
-        for line in sys.stdin:
-            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
-        loop.call_soon_threadsafe(queue.put_nowait, None)
+        try:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:  # the loop closed first: the command is ending anyway
+            pass
 
     threading.Thread(target=pump, name="stdin", daemon=True).start()
 
@@ -115,12 +118,24 @@ class _Terminal:
     def __init__(self, client: IrcClient) -> None:
         self.client = client
         self.current: str | None = None
+        #: set when standard output was closed by its reader (``| head``)
+        self.output_closed = asyncio.Event()
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, Joined) and self.client.state.is_me(event.nick):
             self.current = event.channel
-        sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        if self.output_closed.is_set():
+            return
+        try:
+            sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # Never raise into the engine. Point stdout at /dev/null so the flush at
+            # exit cannot fail again, and let the main loop quit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            self.output_closed.set()
 
     async def handle(self, line: str) -> bool:
         """Carry out one input line; False when it asked to quit."""
@@ -168,14 +183,24 @@ async def _main(args: argparse.Namespace) -> int:
     engine = asyncio.create_task(client.run(), name="engine")
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     _stdin_lines(asyncio.get_running_loop(), queue)
+    closed = asyncio.create_task(terminal.output_closed.wait())
     try:
         while True:
             getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({engine, getter}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {engine, getter, closed}, return_when=asyncio.FIRST_COMPLETED
+            )
             if engine in done:
                 getter.cancel()
                 engine.result()  # raises EngineFailure when it gave up
                 return 0
+            if closed in done:
+                getter.cancel()
+                print("backchannel: standard output closed; quitting", file=sys.stderr, flush=True)
+                await client.quit("Leaving", timeout=2)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(engine, 5)
+                return 1
             line = getter.result()
             if line is None or not await terminal.handle(line):
                 if line is None:
@@ -187,6 +212,7 @@ async def _main(args: argparse.Namespace) -> int:
         print(f"backchannel: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
+        closed.cancel()
         if not engine.done():
             engine.cancel()
             with contextlib.suppress(asyncio.CancelledError, EngineFailure):

@@ -29,6 +29,7 @@ from backchannel.irc.status import Status
 from backchannel.irc.sts_store import StsStore
 from backchannel.irc.targets import ServerSpec, TargetError, TargetPolicy
 from backchannel.irc.tls import FingerprintMismatch, TlsOptions
+from backchannel.protocol.casemap import fold
 from backchannel.protocol.split import conservative_source, split_action, split_message
 from backchannel.state.events import Event
 from backchannel.state.events.messages import Action, ChatEvent, Notice, Privmsg
@@ -70,7 +71,9 @@ class IrcClient:
         self.backoff = Backoff(rng=rng or random.Random())
         self.lag = LagMeter(config.ping_interval, config.ping_timeout)
         self.ctcp = CtcpResponder(config.ctcp_version, enabled=config.ctcp_replies, clock=clock)
-        self.keys: dict[str, str] = {name.lower(): key for name, key in config.channels if key}
+        self.keys: dict[str, str] = {
+            fold(name): key for name, key in config.channels if key
+        }  # rfc1459-folded: it folds the most, and keys outlive one connection's casemapping
         self.rejoin: list[str] = [name for name, _ in config.channels]
         self.last_seen: dict[str, datetime] = {}  # per target, for chathistory
         self.ever_registered = False
@@ -95,7 +98,7 @@ class IrcClient:
 
     def join(self, channel: str, key: str | None = None) -> None:
         if key:
-            self.keys[channel.lower()] = key
+            self.keys[fold(channel)] = key
         self.send_raw(f"JOIN {channel} {key}" if key else f"JOIN {channel}")
 
     async def quit(self, message: str = "Leaving", timeout: float = 10.0) -> None:
@@ -264,8 +267,8 @@ class IrcClient:
             self.rejoin = [channel.name for channel in state.channels.values()]
             for channel in state.channels.values():
                 key = channel.modes.get("k")
-                if key:  # a key set while we were in (MODE +k) is needed to get back in
-                    self.keys[channel.name.lower()] = key
+                if key and key != "*":  # a key set while we were in (MODE +k) gets us back in
+                    self.keys[fold(channel.name)] = key
         queries = [query.nick for query in state.queries.values()]
         self.state = NetworkState(state.me.nick if state.registered else self.config.nick)
         for nick in queries:
@@ -274,8 +277,8 @@ class IrcClient:
     def _join_lines(self) -> list[str]:
         """JOIN lines for the channels to (re)join, keyed ones first, each
         line within 512 bytes."""
-        keyed = [(c, self.keys[c.lower()]) for c in self.rejoin if c.lower() in self.keys]
-        plain = [c for c in self.rejoin if c.lower() not in self.keys]
+        keyed = [(c, self.keys[fold(c)]) for c in self.rejoin if fold(c) in self.keys]
+        plain = [c for c in self.rejoin if fold(c) not in self.keys]
         lines: list[str] = []
         names: list[str] = []
         keys: list[str] = []
