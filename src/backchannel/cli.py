@@ -11,6 +11,7 @@ from pathlib import Path
 
 from backchannel import __version__
 from backchannel.cli_connect import add_connect_parser, run_connect
+from backchannel.cli_user import add_user_parser, run_user
 from backchannel.settings import SETTINGS, Settings, SettingsError, load_settings
 
 __all__ = ["main"]
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     _add_setting_flags(serve)
     add_connect_parser(commands)
+    add_user_parser(commands)
     return parser
 
 
@@ -116,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "connect":
         return run_connect(args)
+    if args.command == "user":
+        return run_user(args)
     parser.print_help()
     return 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from importlib import resources
 
@@ -19,6 +20,9 @@ from backchannel.store.db import Database
 from backchannel.store.events import EventStore
 from backchannel.store.markers import MarkerStore
 from backchannel.store.networks import NetworkStore
+from backchannel.web.api_events import add_event_routes
+from backchannel.web.auth import add_auth_routes, api_error_middleware
+from backchannel.web.csrf import csrf_middleware
 from backchannel.web.keys import (
     DATABASE,
     EVENTS,
@@ -31,6 +35,7 @@ from backchannel.web.keys import (
 )
 from backchannel.web.security import security_middleware
 from backchannel.web.seed_api import add_seed_routes
+from backchannel.web.setup import add_setup_routes, setup_link, setup_token_if_needed
 
 __all__ = ["create_app"]
 
@@ -82,7 +87,8 @@ def _private_services(app: web.Application, settings: Settings) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[security_middleware], client_max_size=settings.max_body_bytes
+        middlewares=[security_middleware, api_error_middleware, csrf_middleware],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     gateway = create_gateway(settings)
@@ -91,6 +97,15 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         gateway.start_reaper()
+        token = await setup_token_if_needed(app)
+        if token is not None:
+            base = f"http://{settings.host}:{settings.port}/"
+            print(
+                "No account exists yet. Open this one-time link to create the first one:\n"
+                f"  {setup_link(base, token)}",
+                file=sys.stderr,
+                flush=True,
+            )
         runtimes = app[RUNTIMES]
         await runtimes.start_all()
         yield
@@ -100,6 +115,9 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     add_seed_routes(app, settings)
+    add_auth_routes(app)
+    add_setup_routes(app)
+    add_event_routes(app)
     app.router.add_get("/", _index)
     app.router.add_get("/healthz", _healthz)
     return app
