@@ -56,7 +56,9 @@ def test_bad_setting_exits_with_a_clear_message(tmp_path: Path) -> None:
 def served(tmp_path: Path, ngircd) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = free_port()
     config = tmp_path / "backchannel.toml"
-    config.write_text(f'allowed_servers = ["{ngircd.host}:{ngircd.port}"]\npoll_timeout = 2\n')
+    config.write_text(
+        f'public = true\nallowed_servers = ["{ngircd.host}:{ngircd.port}"]\npoll_timeout = 2\n'
+    )
     env = {**os.environ, "BACKCHANNEL_PORT": str(port)}
     proc = subprocess.Popen(
         [*BACKCHANNEL, "serve", "--config", str(config), "--data-dir", str(tmp_path / "data")],

@@ -18,6 +18,17 @@ from backchannel.web.keys import GATEWAY
 INVALID = ["", "ERROR", "Invalid connection id."]
 
 
+
+@pytest.fixture
+def make_server(make_server: AppFactory) -> AppFactory:
+    """The seed API as anonymous visitors use it: public (gateway) mode."""
+
+    async def start(**settings: object):  # type: ignore[no-untyped-def]
+        settings.setdefault("public", True)
+        return await make_server(**settings)
+
+    return start
+
 @pytest.fixture
 async def fake() -> FakeIrcServer:
     async with FakeIrcServer() as server:
@@ -465,3 +476,36 @@ async def test_a_server_that_accepts_and_never_speaks(make_server, make_client, 
     assert await client.push(conn_id, "NICK quiet") == ["", "PUSH_OK", ""]
     assert await irc.readline() == "NICK quiet"
     assert await client.pull(conn_id) == []
+
+
+async def test_private_mode_needs_a_login_and_scopes_ids_to_the_user(
+    make_server, make_client, fake, tmp_path
+):
+    from backchannel.store.accounts import Accounts
+    from backchannel.web.keys import DATABASE
+
+    server = await make_server(public=False, allowed_servers=[f"127.0.0.1:{fake.port}"])
+    anonymous = make_client(server)
+    status, body = await anonymous.connect_raw(f"127.0.0.1:{fake.port}")
+    assert status == 401 and json.loads(body) == ["", "ERROR", "Log in first."]
+    async with anonymous.http.get(f"{anonymous.base_url}/irc/pull/0") as resp:
+        assert resp.status == 401
+    accounts = Accounts(server.app[DATABASE])
+    await accounts.create_user("alice", "correct horse")
+    await accounts.create_user("bob", "battery staple")
+    browser = make_client(server)
+
+    async def login(name: str, password: str) -> None:
+        async with browser.http.post(
+            f"{browser.base_url}/api/login", json={"username": name, "password": password}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+
+    await login("alice", "correct horse")
+    conn_id = await browser.connect(f"127.0.0.1:{fake.port}")
+    await browser.expect(conn_id, lambda e: e[1] == "CONNECTED")
+    await fake.accept()
+    # the same browser, now logged in as someone else, cannot use alice's connection
+    await login("bob", "battery staple")
+    assert await browser.pull(conn_id) == INVALID
+    assert await browser.push(conn_id, "PRIVMSG x :y") == INVALID

@@ -13,6 +13,17 @@ from tests.web.conftest import AppFactory
 pytestmark = pytest.mark.ircd
 
 
+
+@pytest.fixture
+def make_server(make_server: AppFactory) -> AppFactory:
+    """The seed API as anonymous visitors use it: public (gateway) mode."""
+
+    async def start(**settings: object):  # type: ignore[no-untyped-def]
+        settings.setdefault("public", True)
+        return await make_server(**settings)
+
+    return start
+
 async def _conversation(
     make_server: AppFactory,
     make_client: Callable[..., SeedClient],

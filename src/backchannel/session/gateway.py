@@ -31,8 +31,9 @@ class LimitError(Exception):
 
 
 class GatewaySession:
-    def __init__(self, token: str, now: float) -> None:
+    def __init__(self, token: str, now: float, owner: int | None = None) -> None:
         self.token = token
+        self.owner = owner  # the logged-in user it belongs to (None: anonymous)
         self.connections: dict[str, RelayConnection] = {}
         self.last_seen = now
         self.active_pulls = 0
@@ -73,8 +74,8 @@ class GatewaySessions:
     def get(self, token: str | None) -> GatewaySession | None:
         return self._sessions.get(token) if token else None
 
-    def create(self) -> GatewaySession:
-        session = GatewaySession(secrets.token_urlsafe(32), self._clock())
+    def create(self, owner: int | None = None) -> GatewaySession:
+        session = GatewaySession(secrets.token_urlsafe(32), self._clock(), owner)
         self._sessions[session.token] = session
         return session
 

@@ -80,6 +80,15 @@ class Runtimes:
         if runtime is not None:
             await runtime.stop("Account removed")
 
+    async def reconcile(self, existing_users: set[int]) -> int:
+        """Stop the runtimes of users that no longer exist (removed with
+        ``backchannel user remove`` while the server runs); returns how many."""
+        gone = [uid for uid in self._users if uid not in existing_users]
+        for user_id in gone:
+            log.info("user %s was removed; closing their networks", user_id)
+            await self.remove_user(user_id)
+        return len(gone)
+
     async def stop_all(self, message: str = "Backchannel shutting down") -> None:
         runtimes, self._users = list(self._users.values()), {}
         await asyncio.gather(*(r.stop(message) for r in runtimes), return_exceptions=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -16,6 +18,7 @@ from backchannel.session.gateway import GatewaySessions
 from backchannel.session.manager import Runtimes
 from backchannel.session.user import Publish
 from backchannel.settings import Settings
+from backchannel.store.accounts import Accounts
 from backchannel.store.db import Database
 from backchannel.store.events import EventStore
 from backchannel.store.markers import MarkerStore
@@ -38,6 +41,8 @@ from backchannel.web.seed_api import add_seed_routes
 from backchannel.web.setup import add_setup_routes, setup_link, setup_token_if_needed
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 
 def create_gateway(settings: Settings) -> GatewaySessions:
@@ -85,6 +90,18 @@ def _private_services(app: web.Application, settings: Settings) -> None:
     )
 
 
+async def _watch_removed_users(app: web.Application, every: float = 5.0) -> None:
+    """Users can be removed from the command line while the server runs."""
+    accounts = Accounts(app[DATABASE])
+    while True:
+        await asyncio.sleep(every)
+        try:
+            existing = {user.id for user in await accounts.list_users()}
+            await app[RUNTIMES].reconcile(existing)
+        except Exception:
+            log.exception("checking for removed users failed")
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[security_middleware, api_error_middleware, csrf_middleware],
@@ -108,7 +125,9 @@ def create_app(settings: Settings) -> web.Application:
             )
         runtimes = app[RUNTIMES]
         await runtimes.start_all()
+        watcher = asyncio.create_task(_watch_removed_users(app), name="removed users")
         yield
+        watcher.cancel()
         await gateway.close_all()
         await runtimes.stop_all()
         app[DATABASE].close()

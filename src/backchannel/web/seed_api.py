@@ -16,6 +16,7 @@ from backchannel.irc.relay import CLOSED, RelayConnection
 from backchannel.irc.targets import TargetError, parse_server
 from backchannel.session.gateway import GatewaySession, GatewaySessions, LimitError
 from backchannel.settings import Settings
+from backchannel.web.auth import current_user
 from backchannel.web.keys import GATEWAY, SETTINGS
 from backchannel.web.security import is_cross_site
 
@@ -37,8 +38,24 @@ def _error(text: str, status: int = 200) -> web.Response:
     return _triple("ERROR", text, status)
 
 
-def _session(request: web.Request) -> GatewaySession | None:
-    return request.app[GATEWAY].get(request.cookies.get(SESSION_COOKIE))
+async def _owner(request: web.Request) -> int | None:
+    """The logged-in user, or None for an anonymous visitor in public mode.
+    In private mode the seed API is for logged-in users: raises a 401."""
+    user = await current_user(request)
+    if user is not None:
+        return user.id
+    if request.app[SETTINGS].public:
+        return None
+    raise web.HTTPUnauthorized(
+        text=json.dumps(["", "ERROR", "Log in first."]), content_type="application/json"
+    )
+
+
+async def _session(request: web.Request) -> GatewaySession | None:
+    owner = await _owner(request)
+    session = request.app[GATEWAY].get(request.cookies.get(SESSION_COOKIE))
+    # a browser shared by two accounts: one never sees the other's connections
+    return session if session is not None and session.owner == owner else None
 
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -60,10 +77,10 @@ async def connect(request: web.Request) -> web.StreamResponse:
         spec = parse_server(request.match_info["server"])
     except TargetError as exc:
         return _error(str(exc), 403)
-    session = _session(request)
+    session = await _session(request)
     new_session = session is None
     if session is None:
-        session = gateway.create()
+        session = gateway.create(await _owner(request))
     try:
         conn_id = await gateway.connect(session, spec)
     except (TargetError, LimitError) as exc:
@@ -74,8 +91,8 @@ async def connect(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _connection(request: web.Request) -> tuple[GatewaySession, RelayConnection] | None:
-    session = _session(request)
+async def _connection(request: web.Request) -> tuple[GatewaySession, RelayConnection] | None:
+    session = await _session(request)
     if session is None:
         return None
     conn = session.get(request.match_info["id"])
@@ -86,7 +103,7 @@ async def push(request: web.Request) -> web.StreamResponse:
     if is_cross_site(request):
         return _error("Cross-site request refused.", 403)
     body = await request.read()  # first, so an oversized body is a 413 whatever the id
-    found = _connection(request)
+    found = await _connection(request)
     if found is None:
         return web.json_response(INVALID_ID)
     session, conn = found
@@ -99,7 +116,7 @@ async def push(request: web.Request) -> web.StreamResponse:
 
 
 async def pull(request: web.Request) -> web.StreamResponse:
-    found = _connection(request)
+    found = await _connection(request)
     if found is None:
         return web.json_response(INVALID_ID)
     session, conn = found
