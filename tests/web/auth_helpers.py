@@ -19,13 +19,9 @@ from argon2 import PasswordHasher
 
 from backchannel.store.accounts import Accounts
 from backchannel.store.db import Database
-from backchannel.web.auth import (
-    AUTH,
-    CLIENT_ADDRESS,
-    add_auth_routes,
-    api_error_middleware,
-)
+from backchannel.web.auth import AUTH, CLIENT_ADDRESS, add_auth_routes
 from backchannel.web.csrf import csrf_middleware
+from backchannel.web.errors import api_error_middleware
 from backchannel.web.keys import DATABASE
 from backchannel.web.login_limits import LoginLimiter
 from backchannel.web.security import security_middleware

@@ -43,7 +43,7 @@ class UserHub:
         recent.extend(events)
         while len(recent) > self._window:
             self._floor = recent.popleft().cursor
-        self.latest = events[-1].cursor
+        self.latest = max(self.latest, events[-1].cursor)
         waiters, self._changed = self._changed, asyncio.get_running_loop().create_future()
         waiters.set_result(None)
 

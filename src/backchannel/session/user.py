@@ -91,7 +91,7 @@ class UserRuntime:
             log.exception("network %s of user %s crashed", runner.record.id, self.user_id)
 
     async def stop_network(self, network_id: int, message: str = "Leaving") -> None:
-        runner = self.networks.pop(network_id, None)
+        runner = self.networks.get(network_id)
         if runner is None:
             return
         with contextlib.suppress(Exception):
@@ -100,6 +100,9 @@ class UserRuntime:
             runner.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner.task
+        # removed only now, so the engine's last status ("disconnected") is stored too
+        if self.networks.get(network_id) is runner:
+            del self.networks[network_id]
 
     async def stop(self, message: str = "Backchannel shutting down") -> None:
         await asyncio.gather(

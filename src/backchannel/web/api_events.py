@@ -11,23 +11,20 @@ import contextlib
 from aiohttp import web
 
 from backchannel.bus.hub import UserHub
+from backchannel.web.api_models import parse_cursor
 from backchannel.web.auth import require_user
-from backchannel.web.errors import json_error
+from backchannel.web.errors import ApiError
 from backchannel.web.keys import HUB, SETTINGS
 
-__all__ = ["add_event_routes", "parse_cursor"]
+__all__ = ["PAGE", "add_event_routes", "cursor_or"]
 
 PAGE = 1000
 SSE_KEEPALIVE = 15.0
 
 
-def parse_cursor(text: str | None, default: int) -> int:
-    """A cursor from the query string ("" or missing → ``default``)."""
-    if text is None or text == "":
-        return default
-    if not text.isdigit() or len(text) > 19:
-        raise json_error(400, "bad_cursor", f"not a cursor: {text[:40]!r}")
-    return int(text)
+def cursor_or(text: str | None, default: int) -> int:
+    cursor = parse_cursor(text)
+    return default if cursor is None else cursor
 
 
 async def _hub(request: web.Request) -> UserHub:
@@ -42,12 +39,12 @@ def _events_body(events: list[str], cursor: int) -> str:
 async def events_poll(request: web.Request) -> web.StreamResponse:
     """Everything after ``after`` at once (paged), else wait up to ``timeout``."""
     hub = await _hub(request)
-    after = parse_cursor(request.query.get("after"), hub.latest)
+    after = cursor_or(request.query.get("after"), hub.latest)
     poll_timeout = request.app[SETTINGS].poll_timeout
     try:
         timeout = float(request.query.get("timeout", poll_timeout))
     except ValueError:
-        raise json_error(400, "bad_timeout", "timeout must be a number of seconds") from None
+        raise ApiError(400, "bad_timeout", "timeout must be a number of seconds") from None
     timeout = max(0.0, min(timeout, poll_timeout))
     if hub.latest <= after:
         await hub.wait(after, timeout)
@@ -63,7 +60,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
     """SSE: one event per message, its cursor as the SSE id; ``Last-Event-ID``
     (sent by a reconnecting browser) wins over ``after``."""
     hub = await _hub(request)
-    after = parse_cursor(
+    after = cursor_or(
         request.headers.get("Last-Event-ID") or request.query.get("after"), hub.latest
     )
     response = web.StreamResponse(

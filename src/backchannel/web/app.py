@@ -23,9 +23,12 @@ from backchannel.store.db import Database
 from backchannel.store.events import EventStore
 from backchannel.store.markers import MarkerStore
 from backchannel.store.networks import NetworkStore
+from backchannel.web.api import add_api_routes
 from backchannel.web.api_events import add_event_routes
-from backchannel.web.auth import add_auth_routes, api_error_middleware
+from backchannel.web.api_ws import add_ws_routes
+from backchannel.web.auth import add_auth_routes
 from backchannel.web.csrf import csrf_middleware
+from backchannel.web.errors import api_error_middleware
 from backchannel.web.keys import (
     DATABASE,
     EVENTS,
@@ -82,6 +85,7 @@ def _private_services(app: web.Application, settings: Settings) -> None:
     policy = TargetPolicy(
         settings.allowed_servers, settings.allowed_ports, only_listed=settings.public
     )
+
     async def publisher(user_id: int) -> Publish:
         return (await hub.for_user(user_id)).publish
 
@@ -137,6 +141,8 @@ def create_app(settings: Settings) -> web.Application:
     add_auth_routes(app)
     add_setup_routes(app)
     add_event_routes(app)
+    add_ws_routes(app)
+    add_api_routes(app)
     app.router.add_get("/", _index)
     app.router.add_get("/healthz", _healthz)
     return app

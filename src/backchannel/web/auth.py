@@ -20,20 +20,20 @@ reverse proxy (or in tests) with a function that reads the trusted header.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import hdrs, web
 from argon2 import PasswordHasher
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from backchannel.store.accounts import Accounts, User
 from backchannel.store.web_sessions import WebSession, WebSessions, public_id
+from backchannel.web.errors import ApiError, read_json
 from backchannel.web.keys import DATABASE
 from backchannel.web.login_limits import LoginLimiter
 
@@ -41,14 +41,10 @@ __all__ = [
     "AUTH",
     "AUTH_COOKIE",
     "CLIENT_ADDRESS",
-    "ApiError",
     "AuthState",
     "AuthedUser",
     "add_auth_routes",
-    "api_error_middleware",
     "current_user",
-    "error_response",
-    "read_json",
     "require_user",
     "start_session",
 ]
@@ -58,11 +54,9 @@ log = logging.getLogger(__name__)
 AUTH_COOKIE = "bc_auth"
 _COOKIE_MAX_AGE = 400 * 24 * 3600  # the browsers' cap; the server ends idle sessions sooner
 _MAX_BODY = 64 * 1024
-_SIMPLE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ClientAddress = Callable[[web.Request], str]
-M = TypeVar("M", bound=BaseModel)
 
 
 def default_client_address(request: web.Request) -> str:
@@ -103,86 +97,6 @@ class AuthedUser:
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name}
-
-
-# --- errors and request bodies -----------------------------------------------------
-
-
-class ApiError(Exception):
-    """An error answered as ``{"error": {"code", "message"}}`` with ``status``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-
-    def response(self) -> web.Response:
-        return error_response(self.status, self.code, self.message, self.headers)
-
-
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response(
-        {"error": {"code": code, "message": message}}, status=status, headers=headers
-    )
-
-
-@web.middleware
-async def api_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answers an :class:`ApiError` raised by any handler (e.g. by
-    :func:`require_user`) as JSON. Goes inside ``security_middleware``."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return exc.response()
-
-
-def _api(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-
-    return wrapped
-
-
-def _summary(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
-async def read_json(request: web.Request, model: type[M], max_bytes: int = _MAX_BODY) -> M:
-    """The request body as ``model``: 415 for form and text content types
-    (which cross-site pages can send without asking), 413 when too large, 400
-    when it is not JSON, 422 when the fields are wrong."""
-    if request.content_type in _SIMPLE_TYPES:
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    too_large = ApiError(413, "too_large", f"the request body is larger than {max_bytes} bytes")
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise too_large
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise too_large from None
-    if len(raw) > max_bytes:
-        raise too_large
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ApiError(422, "invalid", _summary(exc)) from None
 
 
 # --- who is logged in --------------------------------------------------------------
@@ -258,7 +172,7 @@ async def _is_own_browser(request: web.Request, username: str) -> bool:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    body = await read_json(request, LoginBody)
+    body = await read_json(request, LoginBody, _MAX_BODY)
     state = _state(request)
     address = request.app[CLIENT_ADDRESS](request)
     trusted = await _is_own_browser(request, body.username)
@@ -342,9 +256,9 @@ def add_auth_routes(app: web.Application, *, hasher: PasswordHasher | None = Non
     app[AUTH] = AuthState(hasher=hasher)
     if CLIENT_ADDRESS not in app:
         app[CLIENT_ADDRESS] = default_client_address
-    app.router.add_post("/api/login", _api(login))
-    app.router.add_post("/api/logout", _api(logout))
-    app.router.add_get("/api/me", _api(me))
-    app.router.add_get("/api/sessions", _api(list_sessions))
-    app.router.add_post("/api/sessions/revoke-others", _api(revoke_others))
-    app.router.add_delete("/api/sessions/{id}", _api(revoke))
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", logout)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/sessions", list_sessions)
+    app.router.add_post("/api/sessions/revoke-others", revoke_others)
+    app.router.add_delete("/api/sessions/{id}", revoke)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
-from backchannel.web.auth import error_response
+from backchannel.web.errors import error_response
 from backchannel.web.security import is_cross_site
 
 __all__ = ["csrf_middleware"]

@@ -66,7 +66,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
             raise
         headers = {k: v for k, v in exc.headers.items() if k in _KEEP_ERROR_HEADERS}
         if exc.content_type == "application/json" and exc.text:
-            # already a JSON error from our handlers (web.errors.json_error)
+            # already a JSON error body (e.g. the seed API's error triple)
             response = web.Response(
                 text=exc.text, status=exc.status, content_type="application/json", headers=headers
             )

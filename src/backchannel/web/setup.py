@@ -26,7 +26,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from backchannel.store.accounts import AccountError
-from backchannel.web.auth import AUTH, ApiError, read_json, start_session
+from backchannel.web.auth import AUTH, start_session
+from backchannel.web.errors import ApiError, read_json
 
 __all__ = ["SETUP", "SetupState", "add_setup_routes", "setup_link", "setup_token_if_needed"]
 

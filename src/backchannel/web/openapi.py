@@ -1,0 +1,423 @@
+"""The OpenAPI 3.1 description of every ``/api`` route, built from one route
+table (:data:`ROUTE_DOCS`) and the pydantic models of the bodies. Served at
+``GET /api/openapi.json`` without login; a test checks that every ``/api``
+route registered on the app is in it. Prose and examples: ``docs/api.md``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from backchannel import __version__
+from backchannel.web import api_models as m
+from backchannel.web.api_history import HistoryPage, ReadResult, SearchResults
+from backchannel.web.api_networks import NetworkList, NetworkView
+from backchannel.web.api_state import SendResult, StateSnapshot
+
+__all__ = ["ROUTE_DOCS", "Param", "RouteDoc", "openapi_document"]
+
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    description: str
+    where: Literal["query", "path", "header"] = "query"
+    schema_type: str = "string"
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDoc:
+    method: str
+    path: str  # OpenAPI form: /api/networks/{id}
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | Schema | None = None
+    status: int = 200
+    params: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()
+    login: bool = True  # needs a session (401 without)
+    media: str = "application/json"
+
+
+# bodies of routes implemented elsewhere (auth, setup), for the document only
+
+
+class LoginBody(m.StrictModel):
+    """``POST /api/login`` (implemented in :mod:`backchannel.web.auth`)."""
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=4096)
+
+
+class SetupBody(m.StrictModel):
+    """``POST /api/setup`` (implemented in :mod:`backchannel.web.setup`)."""
+
+    token: str = Field(max_length=256)
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=4096)
+
+
+_ID = Param("id", "the network's id", "path", "integer", required=True)
+_AFTER = Param("after", "a cursor: only events after it (default: the latest)")
+_PAGE = (
+    Param("before", "a cursor: the page before it"),
+    Param("after", "a cursor: the page after it"),
+    Param("limit", "events per page, 1 to 1000 (default 100)", schema_type="integer"),
+)
+_EVENTS = {"type": "array", "items": {"type": "object", "description": "see docs/events.md"}}
+_USER = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+
+
+def _obj(**props: Schema) -> Schema:
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_OK = _obj(ok={"type": "boolean"})
+
+ROUTE_DOCS: tuple[RouteDoc, ...] = (
+    # --- login and sessions (backchannel.web.auth) ---
+    RouteDoc(
+        "POST",
+        "/api/login",
+        "Log in; sets the bc_auth cookie",
+        "auth",
+        LoginBody,
+        _obj(user=_USER),
+        errors=(400, 401, 422, 429),
+        login=False,
+    ),
+    RouteDoc(
+        "POST", "/api/logout", "Log out (ends this session)", "auth", response=_OK, login=False
+    ),
+    RouteDoc(
+        "GET",
+        "/api/me",
+        "The logged-in user and session",
+        "auth",
+        response=_obj(user=_USER, session=_STR),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/sessions",
+        "The user's login sessions",
+        "auth",
+        response=_obj(sessions={"type": "array", "items": {"type": "object"}}),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/sessions/revoke-others",
+        "End every other session",
+        "auth",
+        response=_obj(revoked=_INT),
+    ),
+    RouteDoc(
+        "DELETE",
+        "/api/sessions/{id}",
+        "End one session",
+        "auth",
+        response=_obj(revoked=_INT),
+        errors=(404,),
+        params=(Param("id", "the session's id", "path", required=True),),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/setup",
+        "Whether the instance still needs its first account",
+        "auth",
+        response=_obj(needed={"type": "boolean"}),
+        login=False,
+    ),
+    RouteDoc(
+        "POST",
+        "/api/setup",
+        "Create the first account with the console's token",
+        "auth",
+        SetupBody,
+        _obj(user=_USER),
+        status=201,
+        errors=(400, 403, 409, 422),
+        login=False,
+    ),
+    # --- networks ---
+    RouteDoc(
+        "GET", "/api/networks", "The user's networks, with status", "networks", response=NetworkList
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks",
+        "Add a network; it connects at once",
+        "networks",
+        m.NetworkCreate,
+        NetworkView,
+        status=201,
+        errors=(400, 403, 409, 422),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/networks/{id}",
+        "One network",
+        "networks",
+        response=NetworkView,
+        params=(_ID,),
+        errors=(404,),
+    ),
+    RouteDoc(
+        "PATCH",
+        "/api/networks/{id}",
+        "Change settings; reconnects",
+        "networks",
+        m.NetworkPatch,
+        NetworkView,
+        params=(_ID,),
+        errors=(400, 403, 404, 422),
+    ),
+    RouteDoc(
+        "DELETE",
+        "/api/networks/{id}",
+        "Remove a network (QUIT) and its scrollback",
+        "networks",
+        response=_OK,
+        params=(_ID,),
+        errors=(404,),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/connect",
+        "Enable and connect",
+        "networks",
+        response=NetworkView,
+        params=(_ID,),
+        errors=(404,),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/disconnect",
+        "Disconnect (QUIT) and disable",
+        "networks",
+        response=NetworkView,
+        params=(_ID,),
+        errors=(404,),
+    ),
+    # --- commands ---
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/send",
+        "Send text to a conversation, or a raw line",
+        "commands",
+        m.SendBody,
+        SendResult,
+        params=(_ID,),
+        errors=(400, 404, 409, 422, 429),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/join",
+        "Join a channel",
+        "commands",
+        m.JoinBody,
+        _OK,
+        params=(_ID,),
+        errors=(400, 404, 409, 422),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/part",
+        "Leave a channel",
+        "commands",
+        m.PartBody,
+        _OK,
+        params=(_ID,),
+        errors=(400, 404, 409, 422),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/query",
+        "Open a private conversation",
+        "commands",
+        m.QueryBody,
+        _obj(ok={"type": "boolean"}, target=_STR),
+        params=(_ID,),
+        errors=(400, 404, 409, 422),
+    ),
+    # --- scrollback ---
+    RouteDoc(
+        "GET",
+        "/api/networks/{id}/history",
+        "A page of a conversation, oldest first",
+        "history",
+        response=HistoryPage,
+        errors=(400, 404),
+        params=(_ID, Param("target", 'the conversation ("" or absent: the network)'), *_PAGE),
+    ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/read",
+        "Move a read marker forward",
+        "history",
+        m.ReadBody,
+        ReadResult,
+        params=(_ID,),
+        errors=(400, 404, 422),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/search",
+        "Full-text search, newest first",
+        "history",
+        response=SearchResults,
+        errors=(400, 404),
+        params=(
+            Param("q", "words to find", required=True),
+            Param("network", "a network id", schema_type="integer"),
+            Param("target", "a conversation (with network: folded by its rules)"),
+            Param("nick", "only messages from this nick"),
+            *_PAGE,
+        ),
+    ),
+    # --- state and events ---
+    RouteDoc(
+        "GET",
+        "/api/state",
+        "Snapshot of networks and conversations, with a cursor",
+        "events",
+        response=StateSnapshot,
+    ),
+    RouteDoc(
+        "GET",
+        "/api/events",
+        "Long-poll: events after a cursor",
+        "events",
+        response=_obj(events=_EVENTS, cursor=_STR),
+        errors=(400,),
+        params=(
+            _AFTER,
+            Param("timeout", "seconds to wait (at most the poll timeout)", schema_type="number"),
+        ),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/events/stream",
+        "Server-Sent Events: id is the cursor",
+        "events",
+        response={"type": "string"},
+        media="text/event-stream",
+        errors=(400,),
+        params=(_AFTER, Param("Last-Event-ID", "resume after this cursor", "header")),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/ws",
+        "WebSocket: events pushed, commands accepted",
+        "events",
+        status=101,
+        params=(_AFTER,),
+        errors=(400,),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/openapi.json",
+        "This document",
+        "meta",
+        response={"type": "object"},
+        login=False,
+    ),
+)
+
+
+def _body_models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    seen: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m.ErrorBody, "serialization")]
+    for route in ROUTE_DOCS:
+        if route.body is not None and (route.body, "validation") not in seen:
+            seen.append((route.body, "validation"))
+        response = route.response
+        if isinstance(response, type) and (response, "serialization") not in seen:
+            seen.append((response, "serialization"))
+    return seen
+
+
+def _operation(route: RouteDoc, refs: dict[tuple[type[BaseModel], str], Schema]) -> Schema:
+    op: Schema = {
+        "summary": route.summary,
+        "tags": [route.tag],
+        "operationId": (route.method.lower() + route.path.replace("/", "_"))
+        .replace("{", "")
+        .replace("}", "")
+        .replace(".", "_")
+        .replace("-", "_"),
+        "security": [{"cookie": []}] if route.login else [],
+    }
+    if route.params:
+        op["parameters"] = [
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required,
+                "description": p.description,
+                "schema": {"type": p.schema_type},
+            }
+            for p in route.params
+        ]
+    if route.body is not None:
+        schema = refs[(route.body, "validation")]
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    ok: Schema = {"description": "switching to the WebSocket protocol"}
+    if route.response is not None:
+        response = route.response
+        schema = refs[(response, "serialization")] if isinstance(response, type) else response
+        ok = {"description": "success", "content": {route.media: {"schema": schema}}}
+    responses: Schema = {str(route.status): ok}
+    error = {"content": {"application/json": {"schema": refs[(m.ErrorBody, "serialization")]}}}
+    for status in sorted({*route.errors, *((401,) if route.login else ())}):
+        responses[str(status)] = {"description": _ERRORS.get(status, "error"), **error}
+    op["responses"] = responses
+    return op
+
+
+_ERRORS = {
+    400: "bad request: bad_json, bad_cursor, bad_line...",
+    401: "unauthorized: no session",
+    403: "forbidden: e.g. target_refused (the server may not be reached)",
+    404: "not_found: no such thing of this user's",
+    409: "conflict: e.g. not_connected",
+    413: "too_large",
+    415: "unsupported_media_type: send application/json",
+    422: "invalid: the body does not fit the schema",
+    429: "too many: attempts or queued lines",
+}
+
+
+@cache
+def openapi_document() -> Schema:
+    key_map, top = models_json_schema(_body_models(), ref_template="#/components/schemas/{model}")
+    refs: dict[tuple[type[BaseModel], str], Schema] = {}
+    for (model, mode), schema in key_map.items():
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            refs[(model, mode)] = schema
+    paths: dict[str, Schema] = {}
+    for route in ROUTE_DOCS:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Backchannel API",
+            "version": __version__,
+            "description": "The v1 API of Backchannel, a self-hosted web IRC client. "
+            'Errors are {"error": {"code", "message"}}; cursors are decimal strings. '
+            "See docs/api.md and docs/events.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": top.get("$defs", {}),
+            "securitySchemes": {"cookie": {"type": "apiKey", "in": "cookie", "name": "bc_auth"}},
+        },
+    }
