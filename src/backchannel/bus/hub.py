@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from backchannel.store.events import EventStore, StoredEvent
 
@@ -34,6 +34,16 @@ class UserHub:
         # every event of this user with a cursor above the floor is in _recent
         self._floor = latest
         self._changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.subscribers = 0  # polls, streams and sockets being served right now
+
+    @contextlib.contextmanager
+    def subscribed(self) -> Iterator[None]:
+        """Count a subscriber for as long as it is being served."""
+        self.subscribers += 1
+        try:
+            yield
+        finally:
+            self.subscribers -= 1
 
     def publish(self, events: Sequence[StoredEvent]) -> None:
         """Events that were just committed, in cursor order."""

@@ -46,9 +46,10 @@ async def events_poll(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise ApiError(400, "bad_timeout", "timeout must be a number of seconds") from None
     timeout = max(0.0, min(timeout, poll_timeout))
-    if hub.latest <= after:
-        await hub.wait(after, timeout)
-    events = await hub.read(after, PAGE)
+    with hub.subscribed():
+        if hub.latest <= after:
+            await hub.wait(after, timeout)
+        events = await hub.read(after, PAGE)
     cursor = events[-1].cursor if events else after
     return web.Response(
         text=_events_body([e.data_json for e in events], cursor),
@@ -72,7 +73,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(f"retry: 2000\n: cursor {after}\n\n".encode())
-    with contextlib.suppress(ConnectionResetError, asyncio.CancelledError):
+    with contextlib.suppress(ConnectionResetError, asyncio.CancelledError), hub.subscribed():
         while True:
             events = await hub.read(after, PAGE)
             if events:

@@ -246,3 +246,18 @@ def parse_limit(text: str | None, default: int = 100, maximum: int = 1000) -> in
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= maximum:
         raise ApiError(400, "bad_limit", f"limit is a number from 1 to {maximum}")
     return int(text)
+
+
+class LoginBody(StrictModel):
+    """``POST /api/login``."""
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=4096)
+
+
+class SetupBody(StrictModel):
+    """``POST /api/setup``: the console's one-time token and the first account."""
+
+    token: str = Field(max_length=256)
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=4096)

@@ -81,7 +81,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.send_json({"kind": "hello", "cursor": str(after)})
     pump = asyncio.create_task(_pump(ws, hub, after), name=f"ws pump {user.id}")
     try:
-        await _commands(request, ws, user)
+        with hub.subscribed():
+            await _commands(request, ws, user)
     finally:
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):

@@ -29,6 +29,7 @@ from backchannel.web.api_ws import add_ws_routes
 from backchannel.web.auth import add_auth_routes
 from backchannel.web.csrf import csrf_middleware
 from backchannel.web.errors import api_error_middleware
+from backchannel.web.guests import add_guest_routes, reap_forever
 from backchannel.web.keys import (
     DATABASE,
     EVENTS,
@@ -74,7 +75,8 @@ async def _healthz(request: web.Request) -> web.StreamResponse:
 
 def _private_services(app: web.Application, settings: Settings) -> None:
     """Accounts, always-on networks and scrollback, in SQLite in the data dir."""
-    db = Database.in_data_dir(settings.data_dir)
+    # public mode keeps guests' data in memory only: it vanishes with them
+    db = Database(":memory:") if settings.public else Database.in_data_dir(settings.data_dir)
     events = EventStore(db)
     hub = Hub(events)
     app[DATABASE] = db
@@ -118,7 +120,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         gateway.start_reaper()
-        token = await setup_token_if_needed(app)
+        token = None if settings.public else await setup_token_if_needed(app)
         if token is not None:
             base = f"http://{settings.host}:{settings.port}/"
             print(
@@ -129,7 +131,10 @@ def create_app(settings: Settings) -> web.Application:
             )
         runtimes = app[RUNTIMES]
         await runtimes.start_all()
-        watcher = asyncio.create_task(_watch_removed_users(app), name="removed users")
+        watcher = asyncio.create_task(
+            reap_forever(app) if settings.public else _watch_removed_users(app),
+            name="guest reaper" if settings.public else "removed users",
+        )
         yield
         watcher.cancel()
         await gateway.close_all()
@@ -143,6 +148,7 @@ def create_app(settings: Settings) -> web.Application:
     add_event_routes(app)
     add_ws_routes(app)
     add_api_routes(app)
+    add_guest_routes(app)
     app.router.add_get("/", _index)
     app.router.add_get("/healthz", _healthz)
     return app

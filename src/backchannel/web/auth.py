@@ -29,10 +29,10 @@ from typing import Any
 
 from aiohttp import hdrs, web
 from argon2 import PasswordHasher
-from pydantic import BaseModel, ConfigDict, Field
 
 from backchannel.store.accounts import Accounts, User
 from backchannel.store.web_sessions import WebSession, WebSessions, public_id
+from backchannel.web.api_models import LoginBody
 from backchannel.web.errors import ApiError, read_json
 from backchannel.web.keys import DATABASE
 from backchannel.web.login_limits import LoginLimiter
@@ -157,12 +157,6 @@ def _end_cookie(response: web.StreamResponse) -> None:
 
 
 # --- handlers ------------------------------------------------------------------
-
-
-class LoginBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=4096)
 
 
 async def _is_own_browser(request: web.Request, username: str) -> bool:

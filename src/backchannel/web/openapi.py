@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from backchannel import __version__
@@ -47,24 +47,6 @@ class RouteDoc:
     media: str = "application/json"
 
 
-# bodies of routes implemented elsewhere (auth, setup), for the document only
-
-
-class LoginBody(m.StrictModel):
-    """``POST /api/login`` (implemented in :mod:`backchannel.web.auth`)."""
-
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=4096)
-
-
-class SetupBody(m.StrictModel):
-    """``POST /api/setup`` (implemented in :mod:`backchannel.web.setup`)."""
-
-    token: str = Field(max_length=256)
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=4096)
-
-
 _ID = Param("id", "the network's id", "path", "integer", required=True)
 _AFTER = Param("after", "a cursor: only events after it (default: the latest)")
 _PAGE = (
@@ -91,7 +73,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "/api/login",
         "Log in; sets the bc_auth cookie",
         "auth",
-        LoginBody,
+        m.LoginBody,
         _obj(user=_USER),
         errors=(400, 401, 422, 429),
         login=False,
@@ -130,6 +112,16 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         params=(Param("id", "the session's id", "path", required=True),),
     ),
     RouteDoc(
+        "POST",
+        "/api/guest",
+        "Public mode: start (or resume) this browser's guest session",
+        "auth",
+        response=_obj(user=_USER),
+        status=201,
+        errors=(404,),
+        login=False,
+    ),
+    RouteDoc(
         "GET",
         "/api/setup",
         "Whether the instance still needs its first account",
@@ -142,7 +134,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "/api/setup",
         "Create the first account with the console's token",
         "auth",
-        SetupBody,
+        m.SetupBody,
         _obj(user=_USER),
         status=201,
         errors=(400, 403, 409, 422),

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
 from backchannel.store.accounts import AccountError
+from backchannel.web.api_models import SetupBody
 from backchannel.web.auth import AUTH, start_session
 from backchannel.web.errors import ApiError, read_json
 
@@ -80,13 +80,6 @@ async def _needed(request: web.Request) -> bool:
 
 async def setup_status(request: web.Request) -> web.StreamResponse:
     return web.json_response({"needed": await _needed(request)})
-
-
-class SetupBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    token: str = Field(max_length=256)
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=4096)
 
 
 async def _claim(request: web.Request) -> web.StreamResponse:
