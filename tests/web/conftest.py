@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from tests.support.seed_client import SeedClient
 
 from backchannel.settings import load_settings
 from backchannel.web.app import create_app
+from tests.support.seed_client import SeedClient
 
 AppFactory = Callable[..., Awaitable[TestServer]]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.support.ircclient import IRCClient
 from tests.web.api_helpers import ApiClient, ApiWorld, eventually, make_world, network_body
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.web.api_helpers import ApiWorld, eventually, make_world, network_body
 
 from backchannel.web.keys import NETWORKS, RUNTIMES
+from tests.web.api_helpers import ApiWorld, eventually, make_world, network_body
 
 __all__ = ["make_world"]
 

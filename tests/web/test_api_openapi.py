@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.web.api_helpers import make_world
-
 from backchannel.web.api_models import NetworkCreate, SendBody
 from backchannel.web.openapi import ROUTE_DOCS, openapi_document
+from tests.web.api_helpers import make_world
 
 __all__ = ["make_world"]
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from tests.web.auth_helpers import PASSWORD, AuthEnv, auth_env
 
 

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.web.auth_helpers import PASSWORD, AuthEnv, FakeClock, auth_env
 
 from backchannel.web.login_limits import Backoff, LoginLimiter
+from tests.web.auth_helpers import PASSWORD, AuthEnv, FakeClock, auth_env
 
 ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.20"

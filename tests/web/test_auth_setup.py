@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.web.auth_helpers import PASSWORD, AuthEnv, auth_env
 
 from backchannel.web.setup import setup_link, setup_token_if_needed
+from tests.web.auth_helpers import PASSWORD, AuthEnv, auth_env
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from tests.web.auth_helpers import FAST_HASHER, PASSWORD, FakeClock
 
 from backchannel.store.accounts import AccountError, Accounts
 from backchannel.store.db import Database
 from backchannel.store.web_sessions import WebSessions, public_id
+from tests.web.auth_helpers import FAST_HASHER, PASSWORD, FakeClock
 
 
 @pytest.fixture

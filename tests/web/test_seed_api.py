@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
+
+from backchannel.web.keys import GATEWAY
 from tests.support.fakeircd import FakeIrcServer
 from tests.support.seed_client import SeedClient
 from tests.web.conftest import AppFactory
-
-from backchannel.web.keys import GATEWAY
 
 INVALID = ["", "ERROR", "Invalid connection id."]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from tests.support.ircclient import IRCClient
 from tests.support.seed_client import SeedClient
 from tests.web.conftest import AppFactory
