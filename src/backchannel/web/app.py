@@ -7,9 +7,11 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 
 from aiohttp import web
 
+from backchannel import __version__
 from backchannel.bus.hub import Hub
 from backchannel.irc.relay import RelayLimits
 from backchannel.irc.sts_store import StsStore
@@ -64,9 +66,24 @@ def create_gateway(settings: Settings) -> GatewaySessions:
     )
 
 
+STATIC_DIR = Path(str(resources.files("backchannel.web").joinpath("static")))
+
+
 async def _index(request: web.Request) -> web.StreamResponse:
-    page = resources.files("backchannel.web").joinpath("static/index.html").read_text("utf-8")
-    return web.Response(text=page, content_type="text/html")
+    """The web page: one shell for every view (the page routes itself)."""
+    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def _config(request: web.Request) -> web.StreamResponse:
+    """What the page needs to know before anyone logs in."""
+    settings = request.app[SETTINGS]
+    return web.json_response(
+        {
+            "mode": "public" if settings.public else "private",
+            "servers": list(settings.allowed_servers),
+            "version": __version__,
+        }
+    )
 
 
 async def _healthz(request: web.Request) -> web.StreamResponse:
@@ -150,5 +167,7 @@ def create_app(settings: Settings) -> web.Application:
     add_api_routes(app)
     add_guest_routes(app)
     app.router.add_get("/", _index)
+    app.router.add_get("/api/config", _config)
+    app.router.add_static("/static/", STATIC_DIR, append_version=False)
     app.router.add_get("/healthz", _healthz)
     return app

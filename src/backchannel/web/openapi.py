@@ -112,6 +112,14 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         params=(Param("id", "the session's id", "path", required=True),),
     ),
     RouteDoc(
+        "GET",
+        "/api/config",
+        "The server's mode (public or private), its allowed servers and version",
+        "auth",
+        response=_obj(mode=_STR, servers={"type": "array", "items": _STR}, version=_STR),
+        login=False,
+    ),
+    RouteDoc(
         "POST",
         "/api/guest",
         "Public mode: start (or resume) this browser's guest session",
