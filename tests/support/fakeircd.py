@@ -108,6 +108,10 @@ class FakeClient:
                 return line
             skipped.append(line)
 
+    def extra_info(self, name: str) -> object:
+        """Transport details, e.g. ``"ssl_object"`` for the TLS session."""
+        return self._writer.get_extra_info(name)
+
     def send(self, line: str) -> None:
         """Queue ``line`` (UTF-8) followed by CRLF; ``drain`` to wait for it."""
         self._writer.write(line.encode("utf-8") + b"\r\n")
