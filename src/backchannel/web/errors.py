@@ -22,6 +22,8 @@ __all__ = [
     "api_error_middleware",
     "describe",
     "error_response",
+    "json_depth",
+    "parse_json",
     "read_json",
 ]
 
@@ -29,6 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 
 MAX_BODY = 256 * 1024
+MAX_DEPTH = 64
 _SIMPLE_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 
 
@@ -76,6 +79,40 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings skipped),
+    found without parsing, so a hostile body cannot exhaust the parser."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def parse_json(raw: bytes, max_depth: int = MAX_DEPTH) -> object:
+    """JSON from a client: 400 ``too_deep`` past ``max_depth`` levels, 400
+    ``bad_json`` when it is not JSON."""
+    if json_depth(raw) > max_depth:
+        raise ApiError(400, "too_deep", f"JSON nested deeper than {max_depth} levels")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
+
+
 async def read_json(request: web.Request, model: type[M], max_bytes: int = MAX_BODY) -> M:
     """The request body as ``model``, or an :class:`ApiError` saying what is wrong."""
     if request.content_type in _SIMPLE_TYPES:
@@ -89,10 +126,7 @@ async def read_json(request: web.Request, model: type[M], max_bytes: int = MAX_B
         raise too_large from None
     if len(raw) > max_bytes:
         raise too_large
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise ApiError(422, "invalid", "the body must be a JSON object")
     try:
