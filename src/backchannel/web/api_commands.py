@@ -1,5 +1,5 @@
 """Commands sent on the WebSocket: the same actions as the REST routes
-(``send``, ``join``, ``part``, ``query``, ``read``), validated by the same
+(``send``, ``raw``, ``join``, ``part``, ``query``, ``read``), validated by the same
 models and carried out by the same functions."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ Action = Callable[[web.Application, int, object, Any], Awaitable[object]]
 
 _COMMANDS: dict[str, tuple[type[BaseModel], Action]] = {
     "send": (SendBody, send_message),
+    "raw": (SendBody, send_message),
     "join": (JoinBody, join_channel),
     "part": (PartBody, part_channel),
     "query": (QueryBody, open_query),
@@ -42,10 +43,12 @@ async def run_command(
 ) -> dict[str, Any]:
     """Carry out ``{"id", "type", "network", ...body}``; returns extra reply fields."""
     kind = command.get("type")
-    if kind not in _COMMANDS:
-        raise CommandFailed("bad_command", f"unknown command type {kind!r}")
-    model, action = _COMMANDS[str(kind)]
+    if not isinstance(kind, str) or kind not in _COMMANDS:
+        raise CommandFailed("bad_command", f"unknown command type {str(kind)[:40]!r}")
+    model, action = _COMMANDS[kind]
     fields = {k: v for k, v in command.items() if k not in ("id", "type", "network")}
+    if kind == "raw":  # {"type": "raw", "line": ...} is a send of one raw line
+        fields = {"raw": fields.pop("line", None), **fields}
     try:
         body = model.model_validate(fields)
         result = await action(app, user.id, command.get("network"), body)
