@@ -109,3 +109,60 @@ async def test_serve_relays_and_stops_cleanly(served, ngircd) -> None:
             assert time.monotonic() - started < 15
         finally:
             await watcher.close()
+
+
+def test_a_trickled_request_head_is_cut_off(tmp_path: Path) -> None:
+    """Slow loris: one byte at a time never completes a head; the server closes
+    the connection after head_timeout whatever the trickle, and keeps serving."""
+    import socket
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            *BACKCHANNEL,
+            "serve",
+            "--port",
+            str(port),
+            "--head-timeout",
+            "1",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.1)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            started = time.monotonic()
+            closed_after = None
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    closed_after = time.monotonic() - started
+                    break
+                time.sleep(0.05)
+                sock.setblocking(False)
+                try:
+                    if sock.recv(1) == b"":
+                        closed_after = time.monotonic() - started
+                        break
+                except BlockingIOError:
+                    pass
+                finally:
+                    sock.setblocking(True)
+            assert closed_after is not None, "the server kept a trickling connection open"
+            assert closed_after < 5
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+            assert resp.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)

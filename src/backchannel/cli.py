@@ -104,6 +104,9 @@ def serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         handler_cancellation=True,
+        # aiohttp closes a connection whose request head has not fully arrived this long
+        # after it opened (or after its last response): slow-loris trickles included
+        keepalive_timeout=settings.head_timeout,
         shutdown_timeout=5,
         print=None,
         access_log=None,

@@ -46,6 +46,7 @@ class Settings:
     reconnect_interval: float = 60.0
     max_connections_per_session: int = 10
     max_body_bytes: int = 1024 * 1024
+    head_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_connections_per_session", "IRC connections one browser session may open", "N"),
     Setting("max_body_bytes", "largest request body accepted (413 above)", "BYTES"),
+    Setting(
+        "head_timeout",
+        "seconds a client has to send a whole request head (a trickle does not extend it); "
+        "also how long an idle keep-alive connection stays open",
+        "SECONDS",
+    ),
 )
 
 _FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
@@ -198,7 +205,7 @@ def load_settings(
 def _validate(settings: Settings) -> None:
     if not 0 < settings.port < 65536:
         raise SettingsError(f"port: must be 1-65535, got {settings.port}")
-    for name in ("poll_timeout", "buffer_events", "buffer_bytes", "max_body_bytes"):
+    for name in ("poll_timeout", "buffer_events", "buffer_bytes", "max_body_bytes", "head_timeout"):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be greater than 0")
     # parse the server and port lists now so a typo fails at start, not at first use
