@@ -126,3 +126,10 @@ async def test_read_markers_and_unread_counts(db: Database) -> None:
     assert (unread["#a"].unread, unread["#a"].mentions) == (1, 1)
     await markers.set(1, 1, "#a", stored[-1].cursor)
     assert [(u.unread, u.mentions) for u in await markers.unread(1)] == [(0, 0)]
+
+
+def test_a_new_data_dir_is_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Database.in_data_dir(data).close()
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert (data / "backchannel.sqlite3").stat().st_mode & 0o777 == 0o600

@@ -85,8 +85,13 @@ class Database:
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> Database:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / "backchannel.sqlite3")
+        """The database in ``data_dir``, created readable by this user only (it
+        holds IRC passwords, which have to be kept to log in)."""
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = data_dir / "backchannel.sqlite3"
+        if not path.exists():
+            path.touch(mode=0o600)
+        return cls(path)
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
