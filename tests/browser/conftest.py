@@ -55,7 +55,7 @@ class PageMonitor:
     allowed: list[re.Pattern[str]] = field(
         default_factory=lambda: [
             # the page asks whether it is logged in; "no" is a 401 that Chromium logs
-            re.compile(r"status of 401 .* \(at https?://[^/]+/api/me\)$"),
+            re.compile(r"status of 401 .* \(at https?://[^/]+(/[^/]+)?/api/me\)$"),
             # Chromium asks for /favicon.ico by itself when the page names no icon
             re.compile(r"status of 404 .* \(at https?://[^/]+/favicon\.ico\)$"),
         ]

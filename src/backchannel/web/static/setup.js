@@ -3,6 +3,8 @@
 "use strict";
 
 (function () {
+  const meta = document.querySelector('meta[name="backchannel-base"]');
+  const base = ((meta && meta.content) || "/").replace(/\/*$/, "/");
   const token = decodeURIComponent(window.location.hash.replace(/^#/, ""));
   if (window.location.hash) {
     // keep the token out of the address bar and the history
@@ -39,7 +41,7 @@
     button.disabled = true;
     say("Creating the account…");
     try {
-      const response = await fetch("/api/setup", {
+      const response = await fetch(base + "api/setup", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         credentials: "same-origin",
@@ -66,7 +68,7 @@
   async function start() {
     byId("setup-form").addEventListener("submit", submit);
     try {
-      const response = await fetch("/api/setup", { credentials: "same-origin" });
+      const response = await fetch(base + "api/setup", { credentials: "same-origin" });
       const body = await response.json();
       if (!body.needed) {
         say("");

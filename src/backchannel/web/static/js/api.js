@@ -1,5 +1,7 @@
 // The REST client: JSON in, JSON out, errors as ApiError (code, status, message).
 
+import { url } from "./base.js";
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -38,7 +40,7 @@ export function createApi() {
     }
     let response;
     try {
-      response = await fetch(path, options);
+      response = await fetch(url(path), options);
     } catch (err) {
       throw new ApiError(0, "network_error", "The server could not be reached.");
     }

@@ -148,6 +148,10 @@ class Chat {
         if (chat !== this || typeof module.maybeNotify !== "function") return;
         this.notify = module;
         if (typeof module.setupNotifications === "function") module.setupNotifications(this.ctx);
+        if (typeof module.isMuted === "function" && typeof module.setMuted === "function") {
+          this.topic.isMuted = (target) => module.isMuted(target.network.id, target.name);
+          this.topic.render();
+        }
       },
       () => {},
     );
@@ -175,7 +179,11 @@ class Chat {
       mentions: () => this.openPanel("./views/mentions.js", "openMentions"),
       settings: () => this.openPanel("./views/settings.js", "openSettings"),
     });
-    this.topic = new TopicBar({ onMenu: () => this.toggleDrawer(), onMembers: () => this.toggleMembers() });
+    this.topic = new TopicBar({
+      onMenu: () => this.toggleDrawer(),
+      onMembers: () => this.toggleMembers(),
+      onMute: () => this.toggleMute(),
+    });
     this.list = new MessageList(store, { nickClicked: (nick) => this.openQuery(store.current?.network, nick) });
     this.nicklist = new NickList((nick) => this.openQuery(store.current?.network, nick));
     this.input = new MessageInput({
@@ -255,6 +263,11 @@ class Chat {
     const target = store.find(id, name ?? "") || store.target(net, name ?? "");
     const same = store.current === target;
     const previous = store.current;
+    if (previous && !same && this.readTarget === previous) {
+      // leaving a conversation whose read marker was about to be sent: send it now
+      clearTimeout(this.readTimer);
+      this.markRead();
+    }
     if (previous && !same) this.forget(previous);
     store.setCurrent(target);
     try {
@@ -375,11 +388,13 @@ class Chat {
 
   scheduleRead() {
     clearTimeout(this.readTimer);
+    this.readTarget = this.store.current;
     this.readTimer = setTimeout(() => this.markRead(), 400);
   }
 
   /** Tells the server the viewed conversation is read up to its last event. */
   markRead() {
+    this.readTarget = null;
     const target = this.store.current;
     if (!target || document.visibilityState !== "visible") return;
     const events = target.log.events;
@@ -453,6 +468,7 @@ class Chat {
       const back = this.returnFocus;
       this.returnFocus = null;
       if (back && document.contains(back)) back.focus();
+      this.topic.render();
       this.refreshNetworks();
     }
   }
@@ -483,6 +499,15 @@ class Chat {
     body.classList.toggle("drawer-open", next);
     this.topic.menu.setAttribute("aria-expanded", String(next));
     if (next) this.sidebar.focusCurrent();
+  }
+
+  /** Mutes or unmutes the desktop notifications of the viewed conversation. */
+  toggleMute() {
+    const target = this.store.current;
+    const notify = this.notify;
+    if (!target || target.name === "" || !notify || typeof notify.setMuted !== "function") return;
+    notify.setMuted(target.network.id, target.name, !notify.isMuted(target.network.id, target.name));
+    this.topic.render();
   }
 
   toggleMembers() {

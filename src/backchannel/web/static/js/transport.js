@@ -11,6 +11,7 @@
 // when a link is up again (as WebSocket commands on a socket, else REST).
 
 import { ApiError } from "./api.js";
+import { url } from "./base.js";
 
 const KINDS = ["ws", "sse", "poll"];
 const PREFERENCE_KEY = "backchannel.transport";
@@ -57,7 +58,7 @@ const ROUTES = { send: "send", join: "join", part: "part", query: "query", read:
 
 function openWebSocket(after, on) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(`${scheme}//${location.host}/api/ws?after=${encodeURIComponent(after)}`);
+  const socket = new WebSocket(`${scheme}//${location.host}${url("/api/ws")}?after=${encodeURIComponent(after)}`);
   const pending = new Map();
   let nextId = 1;
   let done = false;
@@ -154,7 +155,7 @@ function openWebSocket(after, on) {
 }
 
 function openEventSource(after, on) {
-  const source = new EventSource(`/api/events/stream?after=${encodeURIComponent(after)}`);
+  const source = new EventSource(`${url("/api/events/stream")}?after=${encodeURIComponent(after)}`);
   let done = false;
   source.onopen = () => on.open();
   source.onmessage = (message) => {
@@ -191,7 +192,7 @@ function openLongPoll(getCursor, on) {
       try {
         const response = await fetch(
           // the first answer comes at once: the link counts as open from then on
-          `/api/events?after=${encodeURIComponent(getCursor())}&timeout=${opened ? POLL_TIMEOUT : 0}`,
+          `${url("/api/events")}?after=${encodeURIComponent(getCursor())}&timeout=${opened ? POLL_TIMEOUT : 0}`,
           { credentials: "same-origin", signal: controller.signal, headers: { Accept: "application/json" } },
         );
         if (!response.ok) throw new Error(`status ${response.status}`);

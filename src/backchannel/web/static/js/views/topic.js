@@ -13,7 +13,7 @@ function icon(name) {
 }
 
 export class TopicBar {
-  constructor({ onMenu, onMembers }) {
+  constructor({ onMenu, onMembers, onMute }) {
     this.root = document.createElement("header");
     this.root.className = "topic-bar";
     this.menu = document.createElement("button");
@@ -37,7 +37,19 @@ export class TopicBar {
     this.members.setAttribute("aria-pressed", "false");
     this.members.appendChild(icon("members"));
     this.members.addEventListener("click", onMembers);
-    this.root.append(this.menu, text, this.members);
+    // desktop notifications of this conversation on or off; shown once the shell
+    // gives isMuted (when ../notify.js has loaded)
+    this.mute = document.createElement("button");
+    this.mute.type = "button";
+    this.mute.className = "icon-button mute-button";
+    this.mute.setAttribute("aria-label", "Mute notifications");
+    this.mute.setAttribute("aria-pressed", "false");
+    this.mute.title = "Mute notifications of this conversation";
+    this.mute.hidden = true;
+    this.mute.appendChild(icon("bell"));
+    if (onMute) this.mute.addEventListener("click", onMute);
+    this.isMuted = null;
+    this.root.append(this.menu, text, this.mute, this.members);
     this.target = null;
   }
 
@@ -52,10 +64,13 @@ export class TopicBar {
       this.title.textContent = "Backchannel";
       this.topic.textContent = "";
       this.members.hidden = true;
+      this.mute.hidden = true;
       return;
     }
     const net = target.network;
     this.members.hidden = target.type !== "channel";
+    this.mute.hidden = !this.isMuted || target.name === "";
+    this.mute.setAttribute("aria-pressed", String(!this.mute.hidden && !!this.isMuted(target)));
     if (target.name === "") {
       this.title.textContent = net.name;
       this.topic.textContent = `${statusLabel(net)}${net.nick ? ` as ${net.nick}` : ""}`;
