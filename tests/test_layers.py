@@ -12,7 +12,10 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "backchannel"
 ORDER = ["protocol", "state", "irc", "store", "session", "bus", "web"]
 # store is the port session and bus persist through; settings may be read above protocol/state
-ALLOWED_EXTRA = {"settings": {"irc", "session", "store", "bus", "web"}}
+ALLOWED_EXTRA = {
+    "settings": {"irc", "session", "store", "bus", "web"},
+    "atomic": {"irc", "session", "store", "bus", "web"},  # atomic file replacement
+}
 
 
 def _layer(module: str) -> str | None:

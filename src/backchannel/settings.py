@@ -7,7 +7,9 @@ environment variable names and the configuration docs are derived from it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -44,9 +46,16 @@ class Settings:
     idle_timeout: float = 120.0
     connect_timeout: float = 15.0
     reconnect_interval: float = 60.0
+    connect_rate: float = 10.0
     max_connections_per_session: int = 10
     max_body_bytes: int = 1024 * 1024
     head_timeout: float = 30.0
+    log_level: str = "info"
+    log_format: str = "text"
+    trusted_proxies: tuple[str, ...] = ()
+    base_path: str = "/"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "reconnect_interval", "seconds to wait before retrying after CONNECT_TIMEOUT", "SECONDS"
     ),
+    Setting(
+        "connect_rate",
+        "IRC connection attempts per second for the whole server (always-on networks, "
+        "at start and on reconnects), so a restart does not flood a network; 0 for no limit",
+        "N",
+    ),
     Setting("max_connections_per_session", "IRC connections one browser session may open", "N"),
     Setting("max_body_bytes", "largest request body accepted (413 above)", "BYTES"),
     Setting(
@@ -106,7 +121,26 @@ SETTINGS: tuple[Setting, ...] = (
         "also how long an idle keep-alive connection stays open",
         "SECONDS",
     ),
+    Setting("log_level", "log verbosity: debug, info, warning or error", "LEVEL"),
+    Setting(
+        "log_format", "log lines as 'text' (for people) or 'json' (one object a line)", "FORMAT"
+    ),
+    Setting(
+        "trusted_proxies",
+        "a reverse proxy's network, e.g. 127.0.0.1/32 (repeatable): only requests from these "
+        "take the client address, scheme and host from X-Forwarded-For/-Proto/-Host or Forwarded",
+        "CIDR",
+        repeatable=True,
+        flag_name="trusted-proxy",
+    ),
+    Setting("base_path", "URL path everything is served under, e.g. /irc/", "PATH"),
+    Setting("tls_cert", "certificate chain (PEM) to serve HTTPS with; reread on SIGHUP", "FILE"),
+    Setting("tls_key", "private key (PEM) of TLS_CERT; reread on SIGHUP", "FILE"),
 )
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+_BASE_PATH = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*")
 
 _FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
 _TRUE = {"1", "true", "yes", "on"}
@@ -159,6 +193,8 @@ def coerce(name: str, value: object) -> Any:
         return _to_number(float, name, value)
     if kind == "Path":
         return Path(str(value)).expanduser()
+    if kind == "Path | None":
+        return Path(str(value)).expanduser() if str(value).strip() else None
     if kind == "tuple[str, ...]":
         return _to_list(name, value)
     return str(value)
@@ -197,6 +233,9 @@ def load_settings(
             values[setting.name] = coerce(setting.name, environ[setting.env])
     if overrides:
         values.update(_from_mapping("command line", overrides))
+    if "base_path" in values:  # "/irc" and "/irc/" alike
+        values["base_path"] = "/" + values["base_path"].strip("/") + "/"
+        values["base_path"] = values["base_path"].replace("//", "/")
     settings = replace(Settings(), **values)
     _validate(settings)
     return settings
@@ -215,6 +254,23 @@ def _validate(settings: Settings) -> None:
             parse_server(spec, default_port=None)
     except TargetError as exc:
         raise SettingsError(str(exc)) from None
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError(
+            f"log_level: one of {', '.join(LOG_LEVELS)}, got {settings.log_level!r}"
+        )
+    if settings.log_format not in LOG_FORMATS:
+        raise SettingsError(
+            f"log_format: one of {', '.join(LOG_FORMATS)}, got {settings.log_format!r}"
+        )
+    for cidr in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise SettingsError(f"trusted_proxies: not an address or network: {cidr!r}") from None
+    if not _BASE_PATH.fullmatch(settings.base_path):
+        raise SettingsError(f"base_path: not a URL path like /irc/: {settings.base_path!r}")
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise SettingsError("tls_cert and tls_key: give both or neither")
 
 
 def settings_markdown() -> str:
@@ -230,5 +286,7 @@ def settings_markdown() -> str:
             default = "$XDG_DATA_HOME/backchannel (~/.local/share/backchannel)"
         elif isinstance(default, tuple):
             default = ", ".join(default) or "(none)"
+        elif default is None:
+            default = "(none)"
         rows.append(f"| `{s.name}` | `{s.flag}` | `{s.env}` | `{default}` | {s.help} |")
     return "\n".join(rows) + "\n"

@@ -527,7 +527,7 @@ async def test_every_tab_of_a_user_gets_the_same_message(make_world, ngircd):
 
 
 
-# --- known bugs (strict xfail: they pass, and so fail, once fixed) ------------------------
+# --- regressions: bugs these tests found -----------------------------------------------
 
 
 async def test_websocket_answers_a_command_whose_type_is_not_a_string(make_world):
@@ -542,11 +542,6 @@ async def test_websocket_answers_a_command_whose_type_is_not_a_string(make_world
         await ws.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EventStore._insert numbers events MAX(id)+1: deleting the network that holds"
-    " the newest events makes the next cursors reuse smaller ids, behind the clients' cursors",
-)
 async def test_cursors_keep_growing_after_the_newest_events_are_deleted(make_world, ngircd):
     room = await _room(make_world, ngircd, "dl")
     try:

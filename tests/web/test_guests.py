@@ -51,7 +51,12 @@ async def test_a_guest_chats_on_an_allowed_server_and_vanishes_when_idle(
         try:
             await other.register("local")
             await other.send("JOIN #lobby")
-            await other.expect(lambda m: m.command == "JOIN" and m.nick == "guesty", timeout=15)
+            # whoever joins first, the other sees it: a JOIN, or the NAMES list
+            await other.expect(
+                lambda m: (m.command == "JOIN" and m.nick == "guesty")
+                or (m.command == "353" and "guesty" in m.params[-1].replace("@", "").split()),
+                timeout=15,
+            )
             await other.send("PRIVMSG #lobby :welcome, guest")
             async with asyncio.timeout(10):
                 while True:

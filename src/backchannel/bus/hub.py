@@ -22,6 +22,11 @@ __all__ = ["Hub", "UserHub"]
 WINDOW = 2000
 
 
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class UserHub:
     """One user's stream."""
 
@@ -33,7 +38,8 @@ class UserHub:
         self._window = window
         # every event of this user with a cursor above the floor is in _recent
         self._floor = latest
-        self._changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # one future per waiting subscriber, resolved by the next publish
+        self._waiters: set[asyncio.Future[None]] = set()
         self.subscribers = 0  # polls, streams and sockets being served right now
 
     @contextlib.contextmanager
@@ -51,18 +57,33 @@ class UserHub:
             return
         recent = self._recent
         recent.extend(events)
-        while len(recent) > self._window:
+        # the newest batch stays whole: a subscriber that follows live reads
+        # it from memory, never from the store
+        keep = max(self._window, len(events))
+        while len(recent) > keep:
             self._floor = recent.popleft().cursor
         self.latest = max(self.latest, events[-1].cursor)
-        waiters, self._changed = self._changed, asyncio.get_running_loop().create_future()
-        waiters.set_result(None)
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self, after: int, timeout: float) -> bool:
-        """Wait until there is an event after ``after`` (True) or ``timeout`` (False)."""
+        """Wait until there is an event after ``after`` (True) or ``timeout`` (False).
+
+        Costs one future and one timer per waiting subscriber (no task, no
+        shield): a cancelled wait cancels only its own future."""
         if self.latest > after:
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._changed), timeout)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.add(waiter)
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.discard(waiter)
         return self.latest > after
 
     async def read(self, after: int, limit: int = 1000) -> list[StoredEvent]:

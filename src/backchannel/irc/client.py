@@ -15,7 +15,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -39,6 +39,9 @@ from backchannel.state.network import NetworkState
 __all__ = ["EngineFailure", "IrcClient"]
 
 log = logging.getLogger(__name__)
+
+#: the reconnect jitter of every engine (a Random's state is 2.5 KiB: one is enough)
+_JITTER = random.Random()
 
 
 class EngineFailure(Exception):
@@ -68,7 +71,7 @@ class IrcClient:
         self.clock = clock
         self.state = NetworkState(config.nick)
         self.outbox = Outbox(config.flood_burst, config.flood_rate, clock=clock)
-        self.backoff = Backoff(rng=rng or random.Random())
+        self.backoff = Backoff(rng=rng or _JITTER)
         self.lag = LagMeter(config.ping_interval, config.ping_timeout)
         self.ctcp = CtcpResponder(config.ctcp_version, enabled=config.ctcp_replies, clock=clock)
         self.keys: dict[str, str] = {
@@ -80,6 +83,9 @@ class IrcClient:
         self.sts_port: int | None = None  # set by an STS upgrade on this run
         #: when given and cleared, reading from the server pauses until it is set again
         self.read_gate: asyncio.Event | None = None
+        #: when given, awaited before each connection attempt (a process-wide
+        #: connect-rate limit: see ``backchannel.session.pacing``)
+        self.connect_pacer: Callable[[], Awaitable[None]] | None = None
         self.attempt = 0
         self._writer: asyncio.StreamWriter | None = None
         self._stopping = False
@@ -221,6 +227,10 @@ class IrcClient:
     async def _connection(self) -> None:
         host, port, use_tls = self._endpoint()
         self._status("connecting")
+        if self.connect_pacer is not None:
+            await self.connect_pacer()
+            if self._stopping:  # quit() while we waited for our turn
+                return
         try:
             target = await self.policy.resolve(ServerSpec(host.lower(), port))
         except TargetError as exc:

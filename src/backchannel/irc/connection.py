@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from backchannel.irc.nicks import NickChooser
@@ -100,9 +100,10 @@ class Connection:
 
     async def read(self, reader: asyncio.StreamReader) -> None:
         framer = LineFramer()
+        client = self.client
         while True:
             try:
-                gate = self.client.read_gate
+                gate = client.read_gate
                 if gate is not None and not gate.is_set():
                     await gate.wait()  # whoever consumes our events is behind: let TCP wait
                 data = await reader.read(65536)
@@ -110,18 +111,31 @@ class Connection:
                 raise Disconnect(self.abort_reason or f"Connection lost: {exc}") from None
             if not data:
                 raise Disconnect(self.abort_reason or "Connection closed by the server")
-            for line in framer.feed(data):
-                try:
-                    msg = parse(line)
-                except ParseError:
-                    log.debug("unparseable line from %s: %r", self.client.config.label, line)
-                    continue
-                self.handle(msg)
+            self._handle_lines(framer.feed(data))
+            del data  # not kept alive while waiting for the next read
+
+    def _handle_lines(self, lines: list[str]) -> None:
+        client = self.client
+        # the lines of one read arrived together: one clock reading for all of them
+        now = client.clock()
+        received = client._now()
+        for line in lines:
+            try:
+                msg = parse(line)
+            except ParseError:
+                log.debug("unparseable line from %s: %r", client.config.label, line)
+                continue
+            self.handle(msg, now, received)
 
     # -- one line -----------------------------------------------------------
-    def handle(self, msg: Message) -> None:
+    def handle(
+        self, msg: Message, now: float | None = None, received: datetime | None = None
+    ) -> None:
+        """Apply one line; ``now`` (the client's clock) and ``received`` (the
+        wall-clock time) default to the current time."""
         client = self.client
-        now = client.clock()
+        if now is None:
+            now = client.clock()
         client.lag.received(now)
         command = msg.command
         if command == "PING":
@@ -132,10 +146,11 @@ class Connection:
                 client.emit(Lag(time=client._now(), seconds=round(lag, 3)))
         if not self.cap.done or command in ("CAP", "AUTHENTICATE") or command.isdigit():
             self._cap_actions(self.cap.feed(msg))
-        events = client.state.apply(msg, client._now())
+        events = client.state.apply(msg, received or client._now())
+        emit = client.emit
         for event in events:
             self._on_event(event)
-            client.emit(event)
+            emit(event)
         if not self.registered and client.state.registered:
             self._on_registered()
 
@@ -224,7 +239,8 @@ class Connection:
             # the newest message seen (a replayed older one never moves it back)
             key = event.target.lower()
             seen = client.last_seen.get(key)
-            client.last_seen[key] = event.time if seen is None else max(seen, event.time)
+            if seen is None or event.time > seen:
+                client.last_seen[key] = event.time
 
     def _on_registered(self) -> None:
         client = self.client

@@ -31,7 +31,6 @@ CONNECTED: Final = "connected"
 CLOSED: Final = "closed"
 
 MAX_PUSH_BYTES = 512
-_READ_SIZE = 65536
 _WRITE_TIMEOUT = 10.0
 
 
@@ -67,6 +66,83 @@ def validate_pushed_line(body: bytes) -> bytes:
     return body
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _RelayProtocol(asyncio.Protocol):
+    """The socket's side of a relay connection. Lines are framed, parsed and
+    queued straight from the event loop's read callback: no task, no stream
+    buffer and no wake-up per connection and read."""
+
+    def __init__(self, relay: RelayConnection) -> None:
+        self.relay = relay
+        self.framer = LineFramer(MAX_LINE_BYTES)
+        self.transport: asyncio.Transport | None = None
+        #: the reason the connection ended, once it has
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.can_write = asyncio.Event()
+        self.can_write.set()
+        self.reading = True
+        self.held: list[str] = []  # lines read but not queued while the buffer is full
+        self.released = asyncio.Event()  # set when held lines have been queued
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._deliver(self.framer.feed(data))
+
+    def _deliver(self, lines: list[str]) -> None:
+        relay = self.relay
+        for i, line in enumerate(lines):
+            relay._handle_line(line)
+            if relay.full:
+                # the rest of this read waits here, and TCP back-pressure
+                # holds the server until the browser pulls
+                self.held = lines[i + 1 :]
+                if self.reading and self.transport is not None:
+                    self.transport.pause_reading()
+                    self.reading = False
+                return
+
+    def resume(self) -> None:
+        """The browser pulled: deliver what was held, then read again."""
+        held, self.held = self.held, []
+        if held:
+            self._deliver(held)
+            if not self.held:
+                self.released.set()
+        if self.relay.full or self.reading:
+            return
+        if self.transport is not None and not self.transport.is_closing():
+            self.reading = True
+            self.transport.resume_reading()
+
+    def eof_received(self) -> bool:
+        self._end("Connection closed by the server.")
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.can_write.set()
+        if exc is None:
+            self._end("Connection closed by the server.")
+        else:
+            self._end(f"Connection lost: {getattr(exc, 'strerror', None) or exc}.")
+
+    def _end(self, reason: str) -> None:
+        if not self.ended.done():
+            self.ended.set_result(reason)
+
+    def pause_writing(self) -> None:
+        self.can_write.clear()
+
+    def resume_writing(self) -> None:
+        self.can_write.set()
+
+
 class RelayConnection:
     """One upstream IRC connection of the seed API; events are JSON-encoded
     ``[prefix, command, params]`` triples, encoded once when queued."""
@@ -78,10 +154,9 @@ class RelayConnection:
         self.close_reason = ""
         self._events: deque[str] = deque()
         self._queued_bytes = 0
-        self._readable = asyncio.Event()
-        self._space = asyncio.Event()
-        self._space.set()
-        self._writer: asyncio.StreamWriter | None = None
+        self._readers: set[asyncio.Future[None]] = set()  # pulls waiting for an event
+        self.full = False  # the buffer is full: the socket is not read until a pull
+        self._protocol: _RelayProtocol | None = None
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
 
@@ -91,7 +166,7 @@ class RelayConnection:
 
     async def close(self, quit_message: str = "Connection closed", reason: str = "") -> None:
         """Send QUIT (when connected), close the socket and stop the task."""
-        if self._writer is not None and self.state == CONNECTED:
+        if self._protocol is not None and self.state == CONNECTED:
             with contextlib.suppress(Exception):
                 await self.write(f"QUIT :{quit_message}".encode())
         if self._task is not None and not self._task.done():
@@ -114,20 +189,26 @@ class RelayConnection:
             raise ValueError(f"Write failed: {exc or type(exc).__name__}") from None
 
     async def write(self, line: bytes) -> None:
-        writer = self._writer
-        if writer is None or writer.is_closing():
+        protocol = self._protocol
+        transport = protocol.transport if protocol is not None else None
+        if protocol is None or transport is None or transport.is_closing():
             raise ConnectionResetError("not connected")
         async with self._write_lock:
-            writer.write(line + b"\r\n")
-            await asyncio.wait_for(writer.drain(), _WRITE_TIMEOUT)
+            transport.write(line + b"\r\n")
+            if not protocol.can_write.is_set():  # the socket's buffer is full: wait for it
+                await asyncio.wait_for(protocol.can_write.wait(), _WRITE_TIMEOUT)
+            if transport.is_closing():
+                raise ConnectionResetError("connection closed")
 
     def take(self) -> list[str]:
         """Everything queued (JSON-encoded events), removing it."""
         events = list(self._events)
         self._events.clear()
         self._queued_bytes = 0
-        self._readable.clear()
-        self._space.set()
+        if self.full:
+            self.full = False
+            if self._protocol is not None:
+                self._protocol.resume()
         return events
 
     @property
@@ -135,39 +216,53 @@ class RelayConnection:
         return len(self._events)
 
     async def wait_readable(self, timeout: float) -> None:
-        """Return when something is queued or ``timeout`` passes."""
-        if not self._events:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._readable.wait(), timeout)
+        """Return when something is queued or ``timeout`` passes. A waiting
+        pull costs one future and one timer (no task)."""
+        if self._events:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._readers.add(waiter)
+        timer = loop.call_later(timeout, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._readers.discard(waiter)
 
     # -- the server's side ---------------------------------------------------
     def _queue(self, encoded: str) -> None:
         self._events.append(encoded)
         self._queued_bytes += len(encoded)
-        self._readable.set()
+        if self._readers:
+            readers, self._readers = self._readers, set()
+            for reader in readers:
+                _wake(reader)
         if (
             len(self._events) >= self.limits.buffer_events
             or self._queued_bytes >= self.limits.buffer_bytes
         ):
-            self._space.clear()
+            self.full = True
 
     def _finish(self, reason: str) -> None:
         if self.state != CLOSED:
             self.state = CLOSED
             self.close_reason = reason
             self._queue(_event("", "ERROR", reason))
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
+        protocol, self._protocol = self._protocol, None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connect(self) -> _RelayProtocol:
+        loop = asyncio.get_running_loop()
         last: Exception | None = None
         for _family, address in self.target.addresses:
             try:
-                return await asyncio.wait_for(
-                    asyncio.open_connection(address, self.target.port, limit=_READ_SIZE),
+                _, protocol = await asyncio.wait_for(
+                    loop.create_connection(lambda: _RelayProtocol(self), address, self.target.port),
                     self.limits.connect_timeout,
                 )
+                return protocol
             except (OSError, TimeoutError) as exc:
                 last = exc
         assert last is not None
@@ -175,20 +270,24 @@ class RelayConnection:
 
     async def _run(self) -> None:
         try:
-            reader = await self._connect_with_retries()
-            if reader is not None:
-                await self._read_loop(reader)
+            protocol = await self._connect_with_retries()
+            if protocol is not None:
+                reason = await protocol.ended
+                while protocol.held:  # what was read before the end comes before the ERROR
+                    protocol.released.clear()
+                    await protocol.released.wait()
+                self._finish(reason)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not take the server down; say what happened
             log.exception("relay to %s failed", self.target.spec)
             self._finish(f"Internal error: {type(exc).__name__}")
 
-    async def _connect_with_retries(self) -> asyncio.StreamReader | None:
+    async def _connect_with_retries(self) -> _RelayProtocol | None:
         while True:
             self._queue(_event("", "CONNECTING", ""))
             try:
-                reader, self._writer = await self._connect()
+                self._protocol = await self._connect()
             except TimeoutError:
                 self._queue(
                     _event(
@@ -207,22 +306,7 @@ class RelayConnection:
                 return None
             self.state = CONNECTED
             self._queue(_event("", "CONNECTED", ""))
-            return reader
-
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        framer = LineFramer(MAX_LINE_BYTES)
-        while True:
-            await self._space.wait()
-            try:
-                data = await reader.read(_READ_SIZE)
-            except OSError as exc:
-                self._finish(f"Connection lost: {exc.strerror or exc}.")
-                return
-            if not data:
-                self._finish("Connection closed by the server.")
-                return
-            for line in framer.feed(data):
-                self._handle_line(line)
+            return self._protocol
 
     def _handle_line(self, line: str) -> None:
         try:
@@ -230,8 +314,10 @@ class RelayConnection:
         except ParseError:
             self._queue(_event("", "MALFORMED", line))
             return
-        if msg.command == "PING" and self._writer is not None:
-            # written without waiting for the socket to drain: the reader must not stall
-            pong = "PONG" + (f" :{msg.params[-1]}" if msg.params else "")
-            self._writer.write(pong.encode() + b"\r\n")
+        if msg.command == "PING" and self._protocol is not None:
+            transport = self._protocol.transport
+            if transport is not None and not transport.is_closing():
+                # written without waiting for the socket to drain: the reader must not stall
+                pong = "PONG" + (f" :{msg.params[-1]}" if msg.params else "")
+                transport.write(pong.encode() + b"\r\n")
         self._queue(_event(msg.source or "", msg.verb, msg.params))

@@ -1,14 +1,13 @@
 """STS policies learned from servers, kept in a JSON file in the data dir so
-they survive restarts (written to a temp file, fsynced, then renamed)."""
+they survive restarts (rewritten atomically: see :mod:`backchannel.atomic`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from backchannel.atomic import write_atomic
 from backchannel.protocol.sts import StsPolicy, normalize_host
 
 __all__ = ["StsStore"]
@@ -49,13 +48,4 @@ class StsStore:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps({"policies": [p.to_dict() for p in self._policies.values()]})
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".sts-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, payload.encode("utf-8"))

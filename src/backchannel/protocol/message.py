@@ -120,6 +120,19 @@ def _parse_tags(raw: str) -> dict[str, str]:
     return tags
 
 
+def _message(verb: str, params: list[str], source: str | None, tags: dict[str, str]) -> Message:
+    """A Message from parts the parser owns (no defensive copies)."""
+    msg = _new_message(Message)
+    msg.verb = verb
+    msg.params = params
+    msg.source = source
+    msg.tags = tags
+    return msg
+
+
+_new_message = object.__new__
+
+
 def parse(line: str) -> Message:
     """Parse one line (without its CR/LF) into a :class:`Message`.
 
@@ -128,7 +141,7 @@ def parse(line: str) -> Message:
         line = line.rstrip("\r\n")
     tags: dict[str, str] = {}
     source: str | None = None
-    rest = line.lstrip(" ")
+    rest = line.lstrip(" ") if line.startswith(" ") else line
     if rest.startswith("@"):
         raw_tags, _, rest = rest[1:].partition(" ")
         tags = _parse_tags(raw_tags)
@@ -136,22 +149,21 @@ def parse(line: str) -> Message:
     if rest.startswith(":"):
         source, _, rest = rest[1:].partition(" ")
         rest = rest.lstrip(" ")
-    trailing: str | None = None
-    head, sep, tail = rest.partition(" :")
-    if sep:
-        trailing = tail
-    elif head.startswith(":"):
+    head, sep, trailing = rest.partition(" :")
+    if not sep and head.startswith(":"):
         # only a trailing parameter would remain: a line like ":src :x" has no verb
         raise ParseError("no command in line")
     # only ASCII space separates atoms: a tab or other whitespace is data
-    words = [word for word in head.split(" ") if word]
-    if not words:
-        raise ParseError("no command in line" if line.strip(" ") else "empty line")
+    words = head.split(" ")
+    if "" in words:
+        words = [word for word in words if word]
+        if not words:
+            raise ParseError("no command in line" if line.strip(" ") else "empty line")
     verb = words[0]
-    params = words[1:]
-    if trailing is not None:
-        params.append(trailing)
-    return Message(verb, params, source, tags)
+    del words[0]
+    if sep:
+        words.append(trailing)
+    return _message(verb, words, source, tags)
 
 
 def serialize(msg: Message) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from backchannel.irc.sts_store import StsStore
 from backchannel.irc.targets import TargetPolicy
+from backchannel.session.pacing import ConnectPacer
 from backchannel.session.user import Publish, UserRuntime
 from backchannel.store.events import EventStore
 from backchannel.store.networks import NetworkRecord, NetworkStore
@@ -28,12 +29,15 @@ class Runtimes:
         publisher: Callable[[int], Awaitable[Publish]],
         policy: TargetPolicy,
         sts: StsStore,
+        pacer: ConnectPacer | None = None,
     ) -> None:
         self.networks = networks
         self.events = events
         self.publisher = publisher
         self.policy = policy
         self.sts = sts
+        #: paces every network's connection attempts (starts and reconnects)
+        self.pacer = pacer
         self._users: dict[int, UserRuntime] = {}
         self._lock: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -63,7 +67,10 @@ class Runtimes:
     async def start(self, record: NetworkRecord) -> None:
         runtime = await self.for_user(record.user_id)
         await runtime.stop_network(record.id)
-        runtime.start_network(record)
+        runner = runtime.start_network(record)
+        if self.pacer is not None and not self.pacer.unlimited:
+            # (set before the engine's task first runs)
+            runner.client.connect_pacer = self.pacer.wait
 
     async def stop(self, user_id: int, network_id: int, message: str = "Leaving") -> None:
         runtime = self._users.get(user_id)

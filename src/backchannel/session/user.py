@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,10 +16,14 @@ from backchannel.irc.client import EngineFailure, IrcClient
 from backchannel.irc.status import Status
 from backchannel.irc.sts_store import StsStore
 from backchannel.irc.targets import TargetPolicy
+from backchannel.session.event_data import EventData
+from backchannel.session.group_commit import GroupCommit
+from backchannel.session.mentions import Mentions
 from backchannel.session.network_config import engine_config
 from backchannel.session.routing import targets_of
 from backchannel.state.events import Event
 from backchannel.state.events.messages import ChatEvent
+from backchannel.state.network import NetworkState
 from backchannel.store.events import EventStore, NewEvent, StoredEvent
 from backchannel.store.networks import NetworkRecord
 
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: pending events at which the user's IRC readers pause until the store catches up
 HIGH_WATER = 5000
+#: events stored in one transaction at most
+MAX_BATCH = 1000
 
 
 @dataclass
@@ -65,6 +70,10 @@ class UserRuntime:
         self._idle = asyncio.Event()
         self._idle.set()
         self.read_gate = asyncio.Event()  # cleared while the store is behind
+        self._mentions = Mentions(lambda: self.highlight_words())
+        self._event_data = EventData()
+        self._last_key: tuple[object, str, str] = (None, "", "")
+        self._store = GroupCommit.for_store(events)
         self.read_gate.set()
         self._persister = asyncio.create_task(self._persist_loop(), name=f"persist {user_id}")
 
@@ -125,22 +134,25 @@ class UserRuntime:
         targets = targets_of(event, state.is_channel)
         if not targets:
             return
-        data = event.to_dict()
+        data = self._event_data(event)
         nick = text = ""
         counts = highlight = False
         if isinstance(event, ChatEvent):
             nick, text = event.nick, event.text
             counts = not event.self and event.kind in ("privmsg", "notice", "action")
             highlight = counts and self._mentions(text, state.me.nick)
+        time = str(data["time"])
+        kind = event.kind
+        pending = self._pending
         for target in targets:
-            self._pending.append(
+            pending.append(
                 NewEvent(
                     user_id=self.user_id,
                     network_id=network_id,
                     target=target,
-                    target_key=state.fold(target),
-                    kind=event.kind,
-                    time=str(data["time"]),
+                    target_key=self._target_key(state, target),
+                    kind=kind,
+                    time=time,
                     nick=nick,
                     text=text,
                     data=data,
@@ -148,36 +160,46 @@ class UserRuntime:
                     highlight=highlight,
                 )
             )
-        if len(self._pending) >= HIGH_WATER:
+        if len(pending) >= HIGH_WATER:
             self.read_gate.clear()
         self._idle.clear()
         self._wake.set()
 
-    def _mentions(self, text: str, nick: str) -> bool:
-        words = [nick, *self.highlight_words()]
-        pattern = "|".join(re.escape(w) for w in words if w)
-        if not pattern:
-            return False
-        return re.search(rf"(?<![\w-])(?:{pattern})(?![\w-])", text, re.IGNORECASE) is not None
+    def _target_key(self, state: NetworkState, target: str) -> str:
+        """``state.fold(target)``, remembered for the last target (a busy
+        channel's lines all have the same one)."""
+        last = self._last_key
+        if last[0] is state.casemap and last[1] == target:
+            return last[2]
+        key = state.fold(target)
+        self._last_key = (state.casemap, target, key)
+        return key
 
     async def _persist_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    stored = await self.events.append(batch)
-                except Exception:
-                    # keep the batch and try again: a busy or full disk must not lose events
-                    log.exception("storing %d events for user %s failed", len(batch), self.user_id)
-                    self._pending[:0] = batch
-                    await asyncio.sleep(1.0)
-                    continue
-                self.publish(stored)
-                if len(self._pending) < HIGH_WATER // 2:
-                    self.read_gate.set()
+            await self._store_pending()  # (its last batch is not kept while waiting)
             self._idle.set()
+
+    async def _store_pending(self) -> None:
+        """Store and publish the pending events, a batch at a time."""
+        while self._pending:
+            # at most MAX_BATCH per transaction: a subscriber following the
+            # bus's window of recent events never falls out of it
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+            try:
+                stored = await self._store.append(batch)
+            except Exception:
+                # keep the batch and try again: a busy or full disk must not lose events
+                log.exception("storing %d events for user %s failed", len(batch), self.user_id)
+                self._pending[:0] = batch
+                await asyncio.sleep(1.0)
+                continue
+            self.publish(stored)
+            if len(self._pending) < HIGH_WATER // 2:
+                self.read_gate.set()
 
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until every event emitted so far is stored and published."""

@@ -67,14 +67,19 @@ class NetworkState:
         self.batches: dict[str, BatchInfo] = {}
         #: True while ``apply`` handles a line of a history batch
         self.replaying = False
+        self._me_folded: tuple[str | None, object, str] = (None, None, "")
 
     # --- applying messages --------------------------------------------------
 
     def apply(self, msg: Message, time: datetime) -> list[Event]:
         """Update the state from one server message; return what happened."""
-        ref = msg.tags.get("batch")
-        batch = self.batches.get(ref) if ref else None
         command = msg.command
+        tags = msg.tags
+        if not tags:  # the common case on busy channels: no batch, no server time
+            handler = handler_for(command)
+            return [] if handler is None else handler(self, msg, time)
+        ref = tags.get("batch")
+        batch = self.batches.get(ref) if ref else None
         replaying = batch is not None and self._in_history(batch)
         if replaying and command not in _HISTORY_COMMANDS:
             return []
@@ -108,7 +113,15 @@ class NetworkState:
         return self.casemap.fold(name)
 
     def is_me(self, nick: str) -> bool:
-        return self.casemap.fold(nick) == self.casemap.fold(self.me.nick)
+        me = self.me.nick
+        if nick == me:
+            return True
+        fold = self.casemap.fold
+        # our nick folded, kept while the nick and the casemapping stay the same
+        key = self._me_folded
+        if key[0] is not me or key[1] is not fold:
+            key = self._me_folded = (me, fold, fold(me))
+        return fold(nick) == key[2]
 
     def is_channel(self, name: str) -> bool:
         return self.isupport.is_channel(name)

@@ -12,12 +12,14 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from backchannel.store.schema import MIGRATIONS
+from backchannel.store.snapshot import snapshot
 
 __all__ = ["SCHEMA_VERSION", "Database", "StoreError"]
 
@@ -61,6 +63,31 @@ def migrate(conn: sqlite3.Connection) -> int:
     return found
 
 
+def backup_before_migrating(conn: sqlite3.Connection, path: Path | str) -> Path | None:
+    """When the file's schema is older than ours, copy it first to
+    ``<name>.v<old>.bak`` next to it (the way back, see docs/upgrade.md)."""
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if str(path) == ":memory:" or not 0 < found < SCHEMA_VERSION:
+        return None
+    dest = Path(f"{path}.v{found}.bak")
+    if dest.exists():  # an earlier attempt's backup: keep it too
+        dest = Path(f"{path}.v{found}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+    try:
+        snapshot(conn, dest)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(
+            f"cannot back up {path} (schema version {found}) to {dest} before migrating "
+            f"it to version {SCHEMA_VERSION}: {exc}"
+        ) from exc
+    log.warning(
+        "database schema version %d is older than %d: backed up to %s, now migrating",
+        found,
+        SCHEMA_VERSION,
+        dest,
+    )
+    return dest
+
+
 def _statements(script: str) -> list[str]:
     """Split a migration into statements (they contain no ';' in literals)."""
     return [s.strip() for s in script.split(";\n") if s.strip()]
@@ -75,6 +102,7 @@ class Database:
             if str(mode).lower() != "wal":
                 log.warning("SQLite WAL mode unavailable (%s); using %s", path, mode)
         self._writer_conn.execute("PRAGMA synchronous = NORMAL")
+        backup_before_migrating(self._writer_conn, path)
         migrate(self._writer_conn)
         self._write_pool = ThreadPoolExecutor(1, thread_name_prefix="db-writer")
         self._read_pool = ThreadPoolExecutor(readers, thread_name_prefix="db-reader")

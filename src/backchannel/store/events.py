@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backchannel.store.db import Database
+from backchannel.store.markers import count_new_events
 
 __all__ = ["EventStore", "NewEvent", "StoredEvent"]
 
@@ -65,6 +66,13 @@ _INSERT = (
 _SELECT = "SELECT id, network_id, target, kind, data FROM events"
 
 
+def _next_cursor_base(conn: sqlite3.Connection) -> int:
+    """The highest cursor ever given (deleted events included)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'events_seq'").fetchone()
+    highest = conn.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0
+    return max(int(row[0]) if row else 0, int(highest))
+
+
 def _rows(rows: Sequence[tuple[Any, ...]]) -> list[StoredEvent]:
     return [StoredEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
@@ -76,11 +84,13 @@ class EventStore:
     # -- writing ------------------------------------------------------------
     @staticmethod
     def _insert(conn: sqlite3.Connection, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        # one writer thread owns all writes, so the ids after MAX(id) are ours to give
-        last = conn.execute("SELECT MAX(id) FROM events").fetchone()[0] or 0
+        # one writer thread owns all writes, so the ids after the high-water mark are
+        # ours to give; the mark (not MAX(id)) keeps cursors growing after deletions
+        last = _next_cursor_base(conn)
         rows = []
         fts = []
         stored: list[StoredEvent] = []
+        counted: list[tuple[int, int, str, int, bool]] = []
         for cursor, event in enumerate(events, start=last + 1):
             encoded = _encode(event, cursor)
             rows.append(
@@ -101,9 +111,19 @@ class EventStore:
             )
             if event.text:
                 fts.append((cursor, event.text))
+            if event.counts:
+                counted.append(
+                    (event.user_id, event.network_id, event.target_key, cursor, event.highlight)
+                )
             stored.append(StoredEvent(cursor, event.network_id, event.target, event.kind, encoded))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('events_seq', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(last + len(rows)),),
+        )
         conn.executemany(_INSERT, rows)
         conn.executemany("INSERT INTO events_fts (rowid, text) VALUES (?, ?)", fts)
+        count_new_events(conn, counted)
         return stored
 
     async def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
@@ -221,5 +241,6 @@ class EventStore:
             )
             conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM read_markers WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM unread_counts WHERE user_id = ?", (user_id,))
 
         await self.db.write(delete)

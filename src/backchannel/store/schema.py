@@ -4,7 +4,7 @@ released migration; append a new one."""
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS"]
+__all__ = ["MIGRATIONS", "UNREAD_COUNTS_REBUILD"]
 
 _V1 = """
 CREATE TABLE users (
@@ -64,4 +64,40 @@ CREATE TABLE meta (
 ) WITHOUT ROWID
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Unread and mention counts per conversation, kept up to date as events are
+# stored and markers move (so the counts never need a scan of the history),
+# and as events are deleted (pruned, or with their network or user).
+# A row exists for every conversation that ever had a counted event.
+UNREAD_COUNTS_REBUILD = """INSERT OR REPLACE INTO unread_counts
+    (user_id, network_id, target_key, unread, mentions)
+SELECT e.user_id, e.network_id, e.target_key,
+    COALESCE(SUM(e.id > COALESCE(m.cursor, 0)), 0),
+    COALESCE(SUM(e.highlight AND e.id > COALESCE(m.cursor, 0)), 0)
+FROM events e LEFT JOIN read_markers m
+    ON m.user_id = e.user_id AND m.network_id = e.network_id AND m.target_key = e.target_key
+WHERE e.counts = 1
+GROUP BY e.user_id, e.network_id, e.target_key"""
+
+_V2 = f"""
+CREATE TABLE unread_counts (
+    user_id INTEGER NOT NULL,
+    network_id INTEGER NOT NULL,
+    target_key TEXT NOT NULL,
+    unread INTEGER NOT NULL DEFAULT 0,
+    mentions INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, network_id, target_key)
+) WITHOUT ROWID;
+{UNREAD_COUNTS_REBUILD};
+CREATE TRIGGER unread_counts_user AFTER DELETE ON users BEGIN
+    DELETE FROM unread_counts WHERE user_id = old.id; END;
+CREATE TRIGGER unread_counts_network AFTER DELETE ON networks BEGIN
+    DELETE FROM unread_counts WHERE user_id = old.user_id AND network_id = old.id; END;
+CREATE TRIGGER unread_counts_event AFTER DELETE ON events WHEN old.counts = 1 BEGIN
+    UPDATE unread_counts SET unread = unread - 1, mentions = mentions - old.highlight
+    WHERE user_id = old.user_id AND network_id = old.network_id
+    AND target_key = old.target_key AND old.id > COALESCE((SELECT cursor FROM read_markers
+        WHERE user_id = old.user_id AND network_id = old.network_id
+        AND target_key = old.target_key), 0); END
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)

@@ -18,6 +18,7 @@ from backchannel.irc.sts_store import StsStore
 from backchannel.irc.targets import TargetPolicy
 from backchannel.session.gateway import GatewaySessions
 from backchannel.session.manager import Runtimes
+from backchannel.session.pacing import ConnectPacer
 from backchannel.session.user import Publish
 from backchannel.settings import Settings
 from backchannel.store.accounts import Accounts
@@ -28,7 +29,7 @@ from backchannel.store.networks import NetworkStore
 from backchannel.web.api import add_api_routes
 from backchannel.web.api_events import add_event_routes
 from backchannel.web.api_ws import add_ws_routes
-from backchannel.web.auth import add_auth_routes
+from backchannel.web.auth import CLIENT_ADDRESS, add_auth_routes
 from backchannel.web.csrf import csrf_middleware
 from backchannel.web.errors import api_error_middleware
 from backchannel.web.guests import add_guest_routes, reap_forever
@@ -42,11 +43,19 @@ from backchannel.web.keys import (
     RUNTIMES,
     SETTINGS,
 )
+from backchannel.web.proxy import (
+    TRUSTED_PROXIES,
+    TrustedProxies,
+    base_path_middleware,
+    client_address,
+    forwarded_middleware,
+    page_base_middleware,
+)
 from backchannel.web.security import security_middleware
 from backchannel.web.seed_api import add_seed_routes
 from backchannel.web.setup import add_setup_routes, setup_link, setup_token_if_needed
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "serving_app"]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +79,10 @@ STATIC_DIR = Path(str(resources.files("backchannel.web").joinpath("static")))
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
-    """The web page: one shell for every view (the page routes itself)."""
-    return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    """The web page: one shell for every view (the page routes itself); the
+    base path is filled in on the way out (``page_base_middleware``)."""
+    page = await asyncio.to_thread((STATIC_DIR / "index.html").read_text, "utf-8")
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 async def _config(request: web.Request) -> web.StreamResponse:
@@ -109,7 +120,12 @@ def _private_services(app: web.Application, settings: Settings) -> None:
         return (await hub.for_user(user_id)).publish
 
     app[RUNTIMES] = Runtimes(
-        app[NETWORKS], events, publisher, policy, StsStore(settings.data_dir / "sts.json")
+        app[NETWORKS],
+        events,
+        publisher,
+        policy,
+        StsStore(settings.data_dir / "sts.json"),
+        pacer=ConnectPacer(settings.connect_rate),
     )
 
 
@@ -126,11 +142,20 @@ async def _watch_removed_users(app: web.Application, every: float = 5.0) -> None
 
 
 def create_app(settings: Settings) -> web.Application:
+    trusted = TrustedProxies(settings.trusted_proxies)
     app = web.Application(
-        middlewares=[security_middleware, api_error_middleware, csrf_middleware],
+        middlewares=[
+            forwarded_middleware(trusted),
+            security_middleware,
+            api_error_middleware,
+            csrf_middleware,
+            page_base_middleware(settings.base_path),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[TRUSTED_PROXIES] = trusted
+    app[CLIENT_ADDRESS] = client_address
     gateway = create_gateway(settings)
     app[GATEWAY] = gateway
     _private_services(app, settings)
@@ -139,7 +164,8 @@ def create_app(settings: Settings) -> web.Application:
         gateway.start_reaper()
         token = None if settings.public else await setup_token_if_needed(app)
         if token is not None:
-            base = f"http://{settings.host}:{settings.port}/"
+            scheme = "http" if settings.tls_cert is None else "https"
+            base = f"{scheme}://{settings.host}:{settings.port}{settings.base_path}"
             print(
                 "No account exists yet. Open this one-time link to create the first one:\n"
                 f"  {setup_link(base, token)}",
@@ -171,3 +197,26 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     app.router.add_get("/healthz", _healthz)
     return app
+
+
+def serving_app(settings: Settings) -> web.Application:
+    """What ``backchannel serve`` runs: :func:`create_app`, mounted under
+    ``settings.base_path`` when that is not ``/`` (``/irc`` redirects to
+    ``/irc/``; nothing else is served outside it)."""
+    app = create_app(settings)
+    if settings.base_path == "/":
+        return app
+    prefix = settings.base_path.rstrip("/")
+    root = web.Application(
+        middlewares=[security_middleware, base_path_middleware(prefix)],
+        client_max_size=settings.max_body_bytes,
+    )
+    root[SETTINGS] = settings
+    root[TRUSTED_PROXIES] = app[TRUSTED_PROXIES]
+
+    async def to_base(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPPermanentRedirect(settings.base_path)
+
+    root.router.add_get(prefix, to_base)
+    root.add_subapp(prefix, app)
+    return root

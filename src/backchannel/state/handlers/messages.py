@@ -9,11 +9,10 @@ to us opens a query with them (CTCP requests and replies do not). A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from backchannel.protocol.ctcp import parse_ctcp
+from backchannel.protocol.ctcp import DELIM, parse_ctcp
 from backchannel.protocol.hostmask import Hostmask
 from backchannel.protocol.message import Message
 from backchannel.state.events import (
@@ -42,8 +41,10 @@ def _is_server(state: NetworkState, src: Hostmask) -> bool:
     return "." in src.nick or src.nick == state.server_name
 
 
-def _conversation(state: NetworkState, src: Hostmask, target: str, server: bool) -> str:
-    if state.is_channel(target):
+def _conversation(
+    state: NetworkState, src: Hostmask, target: str, server: bool, to_channel: bool
+) -> str:
+    if to_channel:
         channel = state.channels.get(target)
         return channel.name if channel is not None else target
     if server:
@@ -53,97 +54,79 @@ def _conversation(state: NetworkState, src: Hostmask, target: str, server: bool)
     return src.nick
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """What every event of one PRIVMSG/NOTICE line shares."""
-
-    time: datetime
-    target: str
-    src: Hostmask
-    mine: bool
-    server: bool
-    status: str
-    msgid: str | None
-    account: str | None
-
-    def chat(self, cls: type[Privmsg | Notice | Action], text: str) -> ChatEvent:
-        return cls(
-            time=self.time,
-            target=self.target,
-            nick=self.src.nick,
-            user=self.src.user,
-            host=self.src.host,
-            text=text,
-            self=self.mine,
-            server=self.server,
-            status=self.status,
-            msgid=self.msgid,
-            account=self.account,
-        )
-
-    def ctcp(self, cls: type[CtcpRequest | CtcpReply], command: str, text: str) -> ChatEvent:
-        return cls(
-            time=self.time,
-            target=self.target,
-            nick=self.src.nick,
-            user=self.src.user,
-            host=self.src.host,
-            text=text,
-            command=command,
-            self=self.mine,
-            server=self.server,
-            status=self.status,
-            msgid=self.msgid,
-            account=self.account,
-        )
-
-
 def on_message(state: NetworkState, msg: Message, time: datetime) -> list[Event]:
-    if len(msg.params) < 2 or not msg.params[0]:
+    params = msg.params
+    if len(params) < 2 or not params[0]:
         return []
     src = source_of(msg)
-    status, target = state.isupport.split_statusmsg(msg.params[0])
+    status, target = state.isupport.split_statusmsg(params[0])
     server = _is_server(state, src)
-    line = _Line(
-        time=time,
-        target=_conversation(state, src, target, server),
-        src=src,
-        mine=not server and state.is_me(src.nick),
-        server=server,
-        status=status,
-        msgid=msg.tags.get("msgid"),
-        account=msg.tags.get("account") or None,
-    )
-    notice = msg.command == "NOTICE"
-    text = msg.params[1]
-    ctcp = parse_ctcp(text)
-    if ctcp is None:
-        event = line.chat(Notice if notice else Privmsg, text)
-    elif notice:
-        event = line.ctcp(CtcpReply, ctcp.command, ctcp.params)
-    elif ctcp.command == "ACTION":
-        event = line.chat(Action, ctcp.params)
+    to_channel = state.is_channel(target)
+    conversation = _conversation(state, src, target, server, to_channel)
+    tags = msg.tags
+    text = params[1]
+    ctcp = parse_ctcp(text) if text.startswith(DELIM) else None
+    mine = not server and state.is_me(src.nick)
+    msgid = tags.get("msgid") if tags else None
+    account = (tags.get("account") or None) if tags else None
+    event: ChatEvent
+    command: str | None = None
+    if ctcp is None:  # the common case: built at once
+        event = (Notice if msg.command == "NOTICE" else Privmsg)(
+            time=time,
+            target=conversation,
+            nick=src.nick,
+            user=src.user,
+            host=src.host,
+            text=text,
+            self=mine,
+            server=server,
+            status=status,
+            msgid=msgid,
+            account=account,
+        )
     else:
-        event = line.ctcp(CtcpRequest, ctcp.command, ctcp.params)
+        cls: type[ChatEvent]
+        if msg.command == "NOTICE":
+            cls, text, command = CtcpReply, ctcp.params, ctcp.command
+        elif ctcp.command == "ACTION":
+            cls, text = Action, ctcp.params
+        else:
+            cls, text, command = CtcpRequest, ctcp.params, ctcp.command
+        fields: dict[str, Any] = {
+            "time": time,
+            "target": conversation,
+            "nick": src.nick,
+            "user": src.user,
+            "host": src.host,
+            "text": text,
+            "self": mine,
+            "server": server,
+            "status": status,
+            "msgid": msgid,
+            "account": account,
+        }
+        if command is not None:
+            fields["command"] = command
+        event = cls(**fields)
     if state.replaying:
         return [event]
     _learn_from_sender(state, src, msg)
-    events: list[Event] = []
-    private = not server and not state.is_channel(target)
-    is_ctcp = isinstance(event, CtcpRequest | CtcpReply)
-    if private and not is_ctcp and state.open_query(event.target):
-        events.append(QueryOpened(time=time, nick=event.target))
-    events.append(event)
-    return events
+    private = not server and not to_channel
+    if private and command is None and state.open_query(conversation):
+        return [QueryOpened(time=time, nick=conversation), event]
+    return [event]
 
 
 def _learn_from_sender(state: NetworkState, src: Hostmask, msg: Message) -> None:
     """account-tag and the source mask refresh what we know of the sender."""
-    user = state.users.get(src.nick) if src.nick else None
-    if user is None:
+    nick = src.nick
+    users = state.users
+    if not nick or nick not in users:  # (no KeyError raised and caught per message)
         return
+    user = users[nick]
     user.update_mask(src.user, src.host)
-    if "account" in msg.tags:
+    if msg.tags and "account" in msg.tags:
         user.account = msg.tags["account"] or None
 
 
