@@ -50,6 +50,8 @@ class Settings:
     max_connections_per_session: int = 10
     max_body_bytes: int = 1024 * 1024
     head_timeout: float = 30.0
+    retention_days: float = 0.0
+    retention_max_events: int = 0
     log_level: str = "info"
     log_format: str = "text"
     trusted_proxies: tuple[str, ...] = ()
@@ -115,6 +117,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_connections_per_session", "IRC connections one browser session may open", "N"),
     Setting("max_body_bytes", "largest request body accepted (413 above)", "BYTES"),
+    Setting(
+        "retention_days",
+        "delete stored events older than this many days (0: keep everything)",
+        "DAYS",
+    ),
+    Setting(
+        "retention_max_events",
+        "keep at most this many events per user, deleting the oldest (0: no limit)",
+        "N",
+    ),
     Setting(
         "head_timeout",
         "seconds a client has to send a whole request head (a trickle does not extend it); "

@@ -20,6 +20,8 @@ from backchannel.store.events import EventStore, StoredEvent
 __all__ = ["Hub", "UserHub"]
 
 WINDOW = 2000
+#: and at most this many bytes of events (an idle user's window costs no more)
+WINDOW_BYTES = 128 * 1024
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -35,6 +37,7 @@ class UserHub:
         self.store = store
         self.latest = latest  # the cursor of the newest stored event
         self._recent: deque[StoredEvent] = deque()
+        self._bytes = 0  # of the events in _recent (their JSON)
         self._window = window
         # every event of this user with a cursor above the floor is in _recent
         self._floor = latest
@@ -57,11 +60,14 @@ class UserHub:
             return
         recent = self._recent
         recent.extend(events)
+        self._bytes += sum(len(e.data_json) for e in events)
         # the newest batch stays whole: a subscriber that follows live reads
         # it from memory, never from the store
         keep = max(self._window, len(events))
-        while len(recent) > keep:
-            self._floor = recent.popleft().cursor
+        while len(recent) > keep or (len(recent) > len(events) and self._bytes > WINDOW_BYTES):
+            old = recent.popleft()
+            self._floor = old.cursor
+            self._bytes -= len(old.data_json)
         self.latest = max(self.latest, events[-1].cursor)
         waiters, self._waiters = self._waiters, set()
         for waiter in waiters:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from backchannel.irc.sts_store import StsStore
@@ -39,6 +40,8 @@ class Runtimes:
         #: paces every network's connection attempts (starts and reconnects)
         self.pacer = pacer
         self._users: dict[int, UserRuntime] = {}
+        #: per user, the words besides their nick that make a message a highlight
+        self.highlight_words: dict[int, list[str]] = {}
         self._lock: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def for_user(self, user_id: int) -> UserRuntime:
@@ -48,9 +51,19 @@ class Runtimes:
                 runtime = self._users.get(user_id)
                 if runtime is None:
                     publish = await self.publisher(user_id)
-                    runtime = UserRuntime(user_id, publish, self.events, self.policy, self.sts)
+                    runtime = UserRuntime(
+                        user_id,
+                        publish,
+                        self.events,
+                        self.policy,
+                        self.sts,
+                        highlight_words=partial(self._words, user_id),
+                    )
                     self._users[user_id] = runtime
         return runtime
+
+    def _words(self, user_id: int) -> list[str]:
+        return self.highlight_words.get(user_id, [])
 
     def get(self, user_id: int) -> UserRuntime | None:
         return self._users.get(user_id)

@@ -22,7 +22,7 @@ from backchannel.protocol.isupport import ISupport
 from backchannel.protocol.message import Message
 from backchannel.state.events import BatchInfo, Event
 from backchannel.state.handlers import handler_for
-from backchannel.state.model import Channel, Query, User
+from backchannel.state.model import Channel, Query, User, Users
 
 __all__ = ["HISTORY_BATCHES", "NetworkState"]
 
@@ -62,7 +62,7 @@ class NetworkState:
         self.motd_lines: list[str] = []
         self.user_modes: set[str] = set()
         self.channels: IRCDict[Channel] = IRCDict(self.casemap)
-        self.users: IRCDict[User] = IRCDict(self.casemap, {nick: self.me})
+        self.users = Users(self.casemap, {nick: self.me})
         self.queries: IRCDict[Query] = IRCDict(self.casemap)
         self.batches: dict[str, BatchInfo] = {}
         #: True while ``apply`` handles a line of a history batch

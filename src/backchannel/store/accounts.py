@@ -9,12 +9,13 @@ cannot exhaust memory (each hash uses ~64 MiB).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -231,6 +232,38 @@ class Accounts:
             ).fetchone()
         )
         return None if row is None else _user(row)
+
+    async def get_settings(self, user_id: int) -> dict[str, Any]:
+        """The user's preferences (JSON object; {} when none are set)."""
+        row = await self._db.read(
+            lambda conn: conn.execute(
+                "SELECT settings FROM users WHERE id = ?", (user_id,)
+            ).fetchone()
+        )
+        if row is None:
+            return {}
+        data = json.loads(row[0] or "{}")
+        return data if isinstance(data, dict) else {}
+
+    async def all_settings(self) -> dict[int, dict[str, Any]]:
+        rows = await self._db.read(
+            lambda conn: conn.execute("SELECT id, settings FROM users").fetchall()
+        )
+        return {int(uid): json.loads(text or "{}") for uid, text in rows}
+
+    async def update_settings(self, user_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the user's preferences; returns them all."""
+
+        def update(conn: sqlite3.Connection) -> dict[str, Any]:
+            row = conn.execute("SELECT settings FROM users WHERE id = ?", (user_id,)).fetchone()
+            current = json.loads(row[0] or "{}") if row else {}
+            current.update(changes)
+            conn.execute(
+                "UPDATE users SET settings = ? WHERE id = ?", (json.dumps(current), user_id)
+            )
+            return dict(current)
+
+        return await self._db.write(update)
 
     async def find_user(self, name: str) -> User | None:
         row = await self._db.read(

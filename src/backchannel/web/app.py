@@ -26,8 +26,10 @@ from backchannel.store.db import Database
 from backchannel.store.events import EventStore
 from backchannel.store.markers import MarkerStore
 from backchannel.store.networks import NetworkStore
+from backchannel.store.retention import RetentionPolicy, prune
 from backchannel.web.api import add_api_routes
 from backchannel.web.api_events import add_event_routes
+from backchannel.web.api_settings import add_settings_routes, load_highlight_words
 from backchannel.web.api_ws import add_ws_routes
 from backchannel.web.auth import CLIENT_ADDRESS, add_auth_routes
 from backchannel.web.csrf import csrf_middleware
@@ -129,6 +131,20 @@ def _private_services(app: web.Application, settings: Settings) -> None:
     )
 
 
+async def _apply_retention(app: web.Application, every: float = 3600.0) -> None:
+    """Retention limits, when the operator set any: pruned at start, then hourly."""
+    settings = app[SETTINGS]
+    policy = RetentionPolicy(settings.retention_days, settings.retention_max_events)
+    while not policy.unlimited:
+        try:
+            removed = await prune(app[DATABASE], policy)
+            if removed:
+                log.info("retention: removed %d old event(s)", removed)
+        except Exception:
+            log.exception("applying the retention limits failed")
+        await asyncio.sleep(every)
+
+
 async def _watch_removed_users(app: web.Application, every: float = 5.0) -> None:
     """Users can be removed from the command line while the server runs."""
     accounts = Accounts(app[DATABASE])
@@ -173,12 +189,15 @@ def create_app(settings: Settings) -> web.Application:
                 flush=True,
             )
         runtimes = app[RUNTIMES]
+        await load_highlight_words(app)
         await runtimes.start_all()
         watcher = asyncio.create_task(
             reap_forever(app) if settings.public else _watch_removed_users(app),
             name="guest reaper" if settings.public else "removed users",
         )
+        retention = asyncio.create_task(_apply_retention(app), name="retention")
         yield
+        retention.cancel()
         watcher.cancel()
         await gateway.close_all()
         await runtimes.stop_all()
@@ -192,6 +211,7 @@ def create_app(settings: Settings) -> web.Application:
     add_ws_routes(app)
     add_api_routes(app)
     add_guest_routes(app)
+    add_settings_routes(app)
     app.router.add_get("/", _index)
     app.router.add_get("/api/config", _config)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)

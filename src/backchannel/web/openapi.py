@@ -16,6 +16,7 @@ from backchannel import __version__
 from backchannel.web import api_models as m
 from backchannel.web.api_history import HistoryPage, ReadResult, SearchResults
 from backchannel.web.api_networks import NetworkList, NetworkView
+from backchannel.web.api_settings import SettingsBody
 from backchannel.web.api_state import SendResult, StateSnapshot
 
 __all__ = ["ROUTE_DOCS", "Param", "RouteDoc", "openapi_document"]
@@ -110,6 +111,22 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         response=_obj(revoked=_INT),
         errors=(404,),
         params=(Param("id", "the session's id", "path", required=True),),
+    ),
+    RouteDoc(
+        "GET",
+        "/api/settings",
+        "The user's preferences (highlight words)",
+        "auth",
+        response=_obj(highlight_words={"type": "array", "items": _STR}),
+    ),
+    RouteDoc(
+        "PATCH",
+        "/api/settings",
+        "Change the user's preferences",
+        "auth",
+        SettingsBody,
+        _obj(highlight_words={"type": "array", "items": _STR}),
+        errors=(400, 422),
     ),
     RouteDoc(
         "GET",

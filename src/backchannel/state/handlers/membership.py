@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from backchannel.protocol.casemap import IRCDict
 from backchannel.protocol.hostmask import split_hostmask
 from backchannel.protocol.message import Message
 from backchannel.state.events import (
@@ -19,7 +18,7 @@ from backchannel.state.events import (
 )
 from backchannel.state.handlers.common import HandlerTable, source_of
 from backchannel.state.handlers.replies import server_reply
-from backchannel.state.model import Channel
+from backchannel.state.model import Channel, Members
 
 if TYPE_CHECKING:
     from backchannel.state.network import NetworkState
@@ -140,7 +139,7 @@ def on_names(state: NetworkState, msg: Message, time: datetime) -> list[Event]:
         return server_reply(state, msg, time)
     prefix = state.isupport.prefix
     if channel.pending_names is None:
-        channel.pending_names = IRCDict(state.casemap)
+        channel.pending_names = Members(state.casemap)
     for entry in msg.params[-1].split():
         i = 0
         while i < len(entry) and prefix.mode_for(entry[i]) is not None:
@@ -150,7 +149,7 @@ def on_names(state: NetworkState, msg: Message, time: datetime) -> list[Event]:
             continue
         modes = prefix.sort_modes(m for p in entry[:i] if (m := prefix.mode_for(p)))
         channel.pending_names[mask.nick] = modes
-        state.ensure_user(mask.nick, mask.user, mask.host)
+        state.users.note(mask.nick, mask.user, mask.host)
     return []
 
 
