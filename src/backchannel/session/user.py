@@ -65,6 +65,9 @@ class UserRuntime:
         self.sts = sts
         self.highlight_words = highlight_words
         self.networks: dict[int, NetworkRunner] = {}
+        #: why events cannot be stored right now (they wait in memory), or None
+        self.store_error: str | None = None
+        self._store_failures = 0
         self._pending: list[NewEvent] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -191,12 +194,16 @@ class UserRuntime:
             del self._pending[:MAX_BATCH]
             try:
                 stored = await self._store.append(batch)
-            except Exception:
-                # keep the batch and try again: a busy or full disk must not lose events
+            except Exception as exc:
+                # keep the batch and try again, backing off: a busy or full disk must not
+                # lose events; the error is shown to the user (/api/state) meanwhile
                 log.exception("storing %d events for user %s failed", len(batch), self.user_id)
+                self.store_error = f"Messages cannot be stored right now: {exc}"
                 self._pending[:0] = batch
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(min(30.0, 1.0 * 2 ** min(self._store_failures, 5)))
+                self._store_failures += 1
                 continue
+            self.store_error, self._store_failures = None, 0
             self.publish(stored)
             if len(self._pending) < HIGH_WATER // 2:
                 self.read_gate.set()

@@ -29,7 +29,7 @@ from backchannel.web.api_networks import (
 )
 from backchannel.web.auth import require_user
 from backchannel.web.errors import ApiError, read_json
-from backchannel.web.keys import HUB, MARKERS, NETWORKS
+from backchannel.web.keys import HUB, MARKERS, NETWORKS, RUNTIMES
 
 __all__ = [
     "ROUTES",
@@ -77,6 +77,10 @@ class NetworkSnapshot(BaseModel):
 class StateSnapshot(BaseModel):
     cursor: str = Field(description="resume the event stream after this cursor")
     networks: list[NetworkSnapshot]
+    storage_error: str | None = Field(
+        default=None,
+        description="why new events cannot be stored right now (they are kept and retried)",
+    )
 
 
 class SendResult(BaseModel):
@@ -162,8 +166,11 @@ async def get_state(request: web.Request) -> web.StreamResponse:
     cursor = (await app[HUB].for_user(user.id)).latest
     records = await app[NETWORKS].list(user.id)
     counts = {(u.network_id, u.target_key): u for u in await app[MARKERS].unread(user.id)}
+    runtime = app[RUNTIMES].get(user.id)
     snapshot = StateSnapshot(
-        cursor=str(cursor), networks=[_snapshot(app, r, counts) for r in records]
+        cursor=str(cursor),
+        networks=[_snapshot(app, r, counts) for r in records],
+        storage_error=runtime.store_error if runtime else None,
     )
     return web.json_response(snapshot.model_dump(mode="json"))
 
