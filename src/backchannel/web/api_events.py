@@ -15,6 +15,7 @@ from backchannel.web.api_models import parse_cursor
 from backchannel.web.auth import require_user
 from backchannel.web.errors import ApiError
 from backchannel.web.keys import HUB, SETTINGS
+from backchannel.web.streams import STREAMS
 
 __all__ = ["PAGE", "add_event_routes", "cursor_or"]
 
@@ -73,7 +74,12 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(f"retry: 2000\n: cursor {after}\n\n".encode())
-    with contextlib.suppress(ConnectionResetError, asyncio.CancelledError), hub.subscribed():
+    streams = request.app[STREAMS]
+    with (
+        contextlib.suppress(ConnectionResetError, asyncio.CancelledError),
+        hub.subscribed(),
+        streams.stream(),
+    ):
         while True:
             events = await hub.read(after, PAGE)
             if events:

@@ -24,6 +24,7 @@ from backchannel.web.auth import AuthedUser, require_user
 from backchannel.web.errors import ApiError
 from backchannel.web.keys import HUB
 from backchannel.web.security import is_cross_site
+from backchannel.web.streams import STREAMS
 
 __all__ = ["add_ws_routes"]
 
@@ -116,7 +117,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.send_json({"kind": "hello", "cursor": str(after)})
     pump = asyncio.create_task(_pump(ws, hub, after, request), name=f"ws pump {user.id}")
     try:
-        with hub.subscribed():
+        with hub.subscribed(), request.app[STREAMS].socket(ws):
             await _commands(request, ws, user)
     finally:
         pump.cancel()

@@ -56,6 +56,7 @@ from backchannel.web.proxy import (
 from backchannel.web.security import security_middleware
 from backchannel.web.seed_api import add_seed_routes
 from backchannel.web.setup import add_setup_routes, setup_link, setup_token_if_needed
+from backchannel.web.streams import add_stream_shutdown
 
 __all__ = ["create_app", "serving_app"]
 
@@ -207,6 +208,7 @@ def create_app(settings: Settings) -> web.Application:
     add_seed_routes(app, settings)
     add_auth_routes(app)
     add_setup_routes(app)
+    add_stream_shutdown(app)
     add_event_routes(app)
     add_ws_routes(app)
     add_api_routes(app)
