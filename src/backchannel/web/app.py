@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -191,7 +192,8 @@ def create_app(settings: Settings) -> web.Application:
             )
         runtimes = app[RUNTIMES]
         await load_highlight_words(app)
-        await runtimes.start_all()
+        # networks connect in the background: the web page is up at once, however many
+        starting = asyncio.create_task(runtimes.start_all(), name="start networks")
         watcher = asyncio.create_task(
             reap_forever(app) if settings.public else _watch_removed_users(app),
             name="guest reaper" if settings.public else "removed users",
@@ -200,6 +202,10 @@ def create_app(settings: Settings) -> web.Application:
         yield
         retention.cancel()
         watcher.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
         await gateway.close_all()
         await runtimes.stop_all()
         app[DATABASE].close()
