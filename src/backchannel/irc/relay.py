@@ -42,8 +42,12 @@ class RelayLimits:
     reconnect_interval: float = 60.0
 
 
+#: ``json.dumps(..., ensure_ascii=False)`` without building an encoder per call
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _event(prefix: str, command: str, params: object) -> str:
-    return json.dumps([prefix, command, params], ensure_ascii=False)
+    return _encode([prefix, command, params])
 
 
 def validate_pushed_line(body: bytes) -> bytes:

@@ -59,7 +59,7 @@ class Mentions:
 
     def __call__(self, text: str, nick: str) -> bool:
         extra = self.highlight_words()
-        if text.isascii() and nick.isascii() and all(w.isascii() for w in extra):
+        if text.isascii() and nick.isascii() and (not extra or all(w.isascii() for w in extra)):
             lowered = text.lower()
             if nick and _contains_word(lowered, nick.lower()):
                 return True

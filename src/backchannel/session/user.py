@@ -166,7 +166,8 @@ class UserRuntime:
         if len(pending) >= HIGH_WATER:
             self.read_gate.clear()
         self._idle.clear()
-        self._wake.set()
+        if not self._wake.is_set():  # (most events of a busy channel arrive while it is)
+            self._wake.set()
 
     def _target_key(self, state: NetworkState, target: str) -> str:
         """``state.fold(target)``, remembered for the last target (a busy
