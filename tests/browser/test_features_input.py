@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,20 +32,10 @@ from tests.support.ircd import NgIRCd
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.ircd]
 
 
-class QuickNgIRCd(NgIRCd):
-    """ngircd without flood penalties, so nothing here waits on its throttling."""
-
-    def _prepare(self, workdir: Path) -> None:
-        super()._prepare(workdir)
-        conf = workdir / "ngircd.conf"
-        text = conf.read_text()
-        assert "[Limits]\n" in text
-        conf.write_text(text.replace("[Limits]\n", "[Limits]\nMaxPenaltyTime = 0\n"))
-
-
 @pytest.fixture(scope="module")
-def irc() -> Iterator[QuickNgIRCd]:
-    server = QuickNgIRCd()
+def irc() -> Iterator[NgIRCd]:
+    """ngircd on its own for this module (the test config has no flood penalties)."""
+    server = NgIRCd()
     server.start()
     try:
         yield server
@@ -110,7 +99,7 @@ async def send(box: Locator, line: str) -> None:
 
 
 async def test_up_and_down_recall_sent_lines(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     chan = f"#re{t}"
@@ -149,7 +138,7 @@ async def test_a_pasted_block_of_lines_is_confirmed_then_sent_in_order(
     page: Page,
     context: BrowserContext,
     bc_server: BackchannelServer,
-    irc: QuickNgIRCd,
+    irc: NgIRCd,
     people: list[IRCClient],
 ) -> None:
     t = tag()
@@ -192,7 +181,7 @@ async def test_a_pasted_block_of_lines_is_confirmed_then_sent_in_order(
 
 
 async def test_join_topic_and_part_commands(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     home, fresh = f"#ho{t}", f"#cm{t}"
@@ -230,7 +219,7 @@ async def test_join_topic_and_part_commands(
 
 
 async def test_nick_and_quote_commands(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     chan = f"#nq{t}"
@@ -291,7 +280,7 @@ async def test_highlights_notify_with_plain_text_unless_muted(
     page: Page,
     context: BrowserContext,
     bc_server: BackchannelServer,
-    irc: QuickNgIRCd,
+    irc: NgIRCd,
     people: list[IRCClient],
 ) -> None:
     t = tag()

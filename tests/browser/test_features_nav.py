@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,20 +41,10 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.ircd]
 ZONE = "UTC"  # this module's browsers, unless a test says otherwise
 
 
-class QuickNgIRCd(NgIRCd):
-    """ngircd without flood penalties: a socket user may send 600 lines at once."""
-
-    def _prepare(self, workdir: Path) -> None:
-        super()._prepare(workdir)
-        conf = workdir / "ngircd.conf"
-        text = conf.read_text()
-        assert "[Limits]\n" in text
-        conf.write_text(text.replace("[Limits]\n", "[Limits]\nMaxPenaltyTime = 0\n"))
-
-
 @pytest.fixture(scope="module")
-def irc() -> Iterator[QuickNgIRCd]:
-    server = QuickNgIRCd()
+def irc() -> Iterator[NgIRCd]:
+    """ngircd on its own for this module (the test config has no flood penalties)."""
+    server = NgIRCd()
     server.start()
     try:
         yield server
@@ -179,7 +168,7 @@ async def test_unread_and_mention_badges_are_cleared_in_every_browser(
     page: Page,
     new_page: Callable[..., Awaitable[Page]],
     bc_server: BackchannelServer,
-    irc: QuickNgIRCd,
+    irc: NgIRCd,
     people: list[IRCClient],
 ) -> None:
     t = tag()
@@ -231,7 +220,7 @@ async def test_unread_and_mention_badges_are_cleared_in_every_browser(
 
 
 async def test_new_messages_line_and_day_separator(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     chan, other = f"#na{t}", f"#nb{t}"
@@ -291,7 +280,7 @@ async def test_new_messages_line_and_day_separator(
 
 
 async def test_joins_parts_and_quits_are_condensed_into_one_line(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     chan = f"#jp{t}"
@@ -387,7 +376,7 @@ async def test_times_and_days_follow_the_viewers_time_zone(
 
 
 async def test_scrolling_up_pages_back_to_the_first_message(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     chan = f"#hi{t}"
@@ -425,7 +414,7 @@ async def test_scrolling_up_pages_back_to_the_first_message(
 
 
 async def test_search_finds_a_rare_word_and_jumps_to_it(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     here, there = f"#sa{t}", f"#sb{t}"
@@ -459,7 +448,7 @@ async def test_search_finds_a_rare_word_and_jumps_to_it(
 
 
 async def test_mentions_view_lists_a_highlight(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     here, there = f"#ma{t}", f"#mb{t}"
@@ -488,7 +477,7 @@ async def test_mentions_view_lists_a_highlight(
 
 
 async def test_ctrl_k_and_alt_arrows_switch_channels(
-    page: Page, bc_server: BackchannelServer, irc: QuickNgIRCd, people: list[IRCClient]
+    page: Page, bc_server: BackchannelServer, irc: NgIRCd, people: list[IRCClient]
 ) -> None:
     t = tag()
     first, second, third = f"#ka{t}", f"#kb{t}", f"#kc{t}"

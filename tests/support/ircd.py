@@ -725,6 +725,7 @@ MotdPhrase = Backchannel test server
 MaxConnections = 0
 MaxConnectionsIP = 0
 MaxJoins = 0
+MaxPenaltyTime = 0
 PingTimeout = 120
 PongTimeout = 20
 
