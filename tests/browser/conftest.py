@@ -30,6 +30,8 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 from playwright.async_api import expect as pw_expect
 
 from tests.browser.helpers import BackchannelServer
+from tests.support.ircclient import IRCClient
+from tests.support.ircd import NgIRCd
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ARGS = [
@@ -256,3 +258,23 @@ def bc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackchannelS
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def irc() -> Iterator[NgIRCd]:
+    """An ngircd of the module's own (the test config has no flood penalties)."""
+    server = NgIRCd()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def people() -> AsyncIterator[list[IRCClient]]:
+    """Plain-socket IRC users a test connects; closed after it."""
+    clients: list[IRCClient] = []
+    yield clients
+    for client in clients:
+        await client.close()

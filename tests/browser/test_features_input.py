@@ -6,11 +6,9 @@ recall sent lines, a pasted block of lines is confirmed and then sent line by li
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.helpers import (
@@ -30,25 +28,6 @@ from tests.support.ircclient import IRCClient, Message
 from tests.support.ircd import NgIRCd
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.ircd]
-
-
-@pytest.fixture(scope="module")
-def irc() -> Iterator[NgIRCd]:
-    """ngircd on its own for this module (the test config has no flood penalties)."""
-    server = NgIRCd()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def people() -> AsyncIterator[list[IRCClient]]:
-    clients: list[IRCClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def network_with(

@@ -9,13 +9,12 @@ lines at once), and a scripted fake server for messages stamped on other days.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import DESKTOP
@@ -41,28 +40,9 @@ pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.ircd]
 ZONE = "UTC"  # this module's browsers, unless a test says otherwise
 
 
-@pytest.fixture(scope="module")
-def irc() -> Iterator[NgIRCd]:
-    """ngircd on its own for this module (the test config has no flood penalties)."""
-    server = NgIRCd()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def context_options() -> dict[str, Any]:
     return {"viewport": DESKTOP, "locale": "en-US", "timezone_id": ZONE}
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def people() -> AsyncIterator[list[IRCClient]]:
-    clients: list[IRCClient] = []
-    yield clients
-    for client in clients:
-        await client.close()
 
 
 async def network_with(
