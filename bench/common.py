@@ -226,6 +226,19 @@ def serve_flags() -> frozenset[str]:
     return frozenset(word.rstrip(",") for word in out.split() if word.startswith("--"))
 
 
+#: abuse limits lifted for benchmarks (environment variables of ``backchannel serve``)
+BENCH_LIMITS = {
+    f"BACKCHANNEL_{name.upper()}": "0"
+    for name in (
+        "max_networks",
+        "max_channels",
+        "max_lines_per_second",
+        "max_public_sessions_per_address",
+        "max_streams_per_user",
+        "max_streams_per_address",
+    )
+}
+
 #: ``backchannel`` with SIGUSR1 calling gc.freeze() (see BackchannelServer.freeze_gc)
 _FREEZE_LAUNCHER = (
     "import gc, signal, sys; signal.signal(signal.SIGUSR1, lambda *_: gc.freeze()); "
@@ -286,7 +299,9 @@ class BackchannelServer:
             self.log_level,
             *self.args,
         ]
-        env = dict(os.environ, **(self.env or {}))
+        # a benchmark is one client machine playing thousands of people: the per-user
+        # and per-address abuse limits are lifted (0) unless the caller sets them
+        env = dict(os.environ, **BENCH_LIMITS, **(self.env or {}))
         env.setdefault("PYTHONUNBUFFERED", "1")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log_file:

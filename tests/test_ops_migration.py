@@ -75,6 +75,9 @@ async def test_v1_database_is_backed_up_then_migrated(tmp_path: Path) -> None:
         assert [e.to_dict()["text"] for e in history] == MESSAGES
         found = await events.search(1, "mention")
         assert [e.cursor for e in found] == [3]
+        # v3 counted the stored bytes of the events already there
+        stored = sum(len(e.data_json.encode()) for e in await events.after(1, 0))
+        assert await events.usage(1) == stored > 0
     finally:
         db.close()
 

@@ -27,6 +27,15 @@ class SettingsError(ValueError):
     """A configuration value that cannot be used; the message says which and why."""
 
 
+MODE_DEFAULT = -1
+#: (private, public) defaults of the limits whose default depends on the mode
+MODE_DEFAULTS: dict[str, tuple[int, int]] = {
+    "max_networks": (50, 3),
+    "max_channels": (500, 20),
+    "max_stored_bytes": (0, 16 * 1024 * 1024),
+}
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "backchannel"
@@ -49,6 +58,15 @@ class Settings:
     connect_rate: float = 10.0
     max_connections_per_session: int = 10
     max_body_bytes: int = 1024 * 1024
+    max_ws_message_bytes: int = 1024 * 1024
+    # abuse limits (0: none); MODE_DEFAULT takes the private or public default below
+    max_networks: int = MODE_DEFAULT
+    max_channels: int = MODE_DEFAULT
+    max_lines_per_second: float = 5.0
+    max_public_sessions_per_address: int = 5
+    max_streams_per_user: int = 20
+    max_streams_per_address: int = 100
+    max_stored_bytes: int = MODE_DEFAULT
     head_timeout: float = 30.0
     retention_days: float = 0.0
     retention_max_events: int = 0
@@ -58,6 +76,13 @@ class Settings:
     base_path: str = "/"
     tls_cert: Path | None = None
     tls_key: Path | None = None
+
+    def __post_init__(self) -> None:
+        # limits left at MODE_DEFAULT take the default of the mode: a public
+        # gateway's visitors are strangers, a private instance's users are not
+        for name, (private, public) in MODE_DEFAULTS.items():
+            if getattr(self, name) == MODE_DEFAULT:
+                object.__setattr__(self, name, public if self.public else private)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,48 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_connections_per_session", "IRC connections one browser session may open", "N"),
     Setting("max_body_bytes", "largest request body accepted (413 above)", "BYTES"),
+    Setting(
+        "max_ws_message_bytes",
+        "largest WebSocket message accepted (the socket is closed with 1009 above)",
+        "BYTES",
+    ),
+    Setting("max_networks", "networks one user may have (0: no limit)", "N"),
+    Setting(
+        "max_channels",
+        "channels one user may be in, over all their networks (0: no limit)",
+        "N",
+    ),
+    Setting(
+        "max_lines_per_second",
+        "lines one user may send to IRC per second, over all their networks and the seed "
+        "API, in bursts of up to four seconds' worth (at least 10); a long paste goes out "
+        "whole, then the next send waits (0: no limit)",
+        "N",
+    ),
+    Setting(
+        "max_public_sessions_per_address",
+        "public mode: guest accounts and anonymous seed sessions one client address may "
+        "hold at once (IPv6 counted by /64; 0: no limit)",
+        "N",
+    ),
+    Setting(
+        "max_streams_per_user",
+        "open event streams (long-polls, SSE, WebSockets, seed pulls) one user or public "
+        "session may hold at once (0: no limit)",
+        "N",
+    ),
+    Setting(
+        "max_streams_per_address",
+        "open event streams one client address may hold at once (IPv6 counted by /64; "
+        "0: no limit)",
+        "N",
+    ),
+    Setting(
+        "max_stored_bytes",
+        "scrollback one user may keep, in bytes of stored event JSON; past it the oldest "
+        "events are deleted, as with the retention limits (0: no limit)",
+        "BYTES",
+    ),
     Setting(
         "retention_days",
         "delete stored events older than this many days (0: keep everything)",
@@ -256,7 +323,15 @@ def load_settings(
 def _validate(settings: Settings) -> None:
     if not 0 < settings.port < 65536:
         raise SettingsError(f"port: must be 1-65535, got {settings.port}")
-    for name in ("poll_timeout", "buffer_events", "buffer_bytes", "max_body_bytes", "head_timeout"):
+    positive = (
+        "poll_timeout",
+        "buffer_events",
+        "buffer_bytes",
+        "max_body_bytes",
+        "max_ws_message_bytes",
+        "head_timeout",
+    )
+    for name in positive:
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be greater than 0")
     # parse the server and port lists now so a typo fails at start, not at first use
@@ -300,5 +375,8 @@ def settings_markdown() -> str:
             default = ", ".join(default) or "(none)"
         elif default is None:
             default = "(none)"
-        rows.append(f"| `{s.name}` | `{s.flag}` | `{s.env}` | `{default}` | {s.help} |")
+        cell = f"`{default}`"
+        if s.name in MODE_DEFAULTS:
+            cell += f" (public mode: `{MODE_DEFAULTS[s.name][1]}`)"
+        rows.append(f"| `{s.name}` | `{s.flag}` | `{s.env}` | {cell} | {s.help} |")
     return "\n".join(rows) + "\n"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from backchannel.irc.relay import CLOSED, RelayConnection, RelayLimits
 from backchannel.irc.targets import ServerSpec, TargetPolicy
+from backchannel.session.limits import AddressQuota
 
 __all__ = ["GatewaySession", "GatewaySessions", "LimitError"]
 
@@ -59,12 +60,15 @@ class GatewaySessions:
         idle_timeout: float,
         max_connections: int,
         clock: Callable[[], float] = time.monotonic,
+        quota: AddressQuota | None = None,
     ) -> None:
         self.policy = policy
         self.limits = limits
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self._clock = clock
+        #: anonymous sessions per client address (public mode)
+        self.quota = quota or AddressQuota(0)
         self._sessions: dict[str, GatewaySession] = {}
         self._reaper: asyncio.Task[None] | None = None
 
@@ -74,10 +78,19 @@ class GatewaySessions:
     def get(self, token: str | None) -> GatewaySession | None:
         return self._sessions.get(token) if token else None
 
-    def create(self, owner: int | None = None) -> GatewaySession:
+    def create(self, owner: int | None = None, address: str = "") -> GatewaySession:
+        """A new session; an anonymous one counts against its address's quota
+        (raises LimitExceeded when that is full)."""
         session = GatewaySession(secrets.token_urlsafe(32), self._clock(), owner)
+        if owner is None:
+            self.quota.add(address, ("seed", session.token))
         self._sessions[session.token] = session
         return session
+
+    def forget(self, session: GatewaySession) -> None:
+        """Drop a session without closing anything (it has no live connection)."""
+        self._sessions.pop(session.token, None)
+        self.quota.discard(("seed", session.token))
 
     def touch(self, session: GatewaySession) -> None:
         session.last_seen = self._clock()
@@ -121,7 +134,7 @@ class GatewaySessions:
             if s.active_pulls == 0 and now - s.last_seen > self.idle_timeout
         ]
         for session in idle:
-            self._sessions.pop(session.token, None)
+            self.forget(session)
             await self._close_session(
                 session, IDLE_QUIT_MESSAGE, "Session idle for too long; connection closed."
             )
@@ -141,6 +154,7 @@ class GatewaySessions:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
             self._reaper = None
-        sessions, self._sessions = list(self._sessions.values()), {}
+        sessions = list(self._sessions.values())
         for session in sessions:
+            self.forget(session)
             await self._close_session(session, message, "Server shutting down.")

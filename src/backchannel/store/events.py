@@ -16,9 +16,10 @@ from typing import Any
 from backchannel.store.db import Database
 from backchannel.store.markers import count_new_events
 
-__all__ = ["EventStore", "NewEvent", "StoredEvent"]
+__all__ = ["EventStore", "NewEvent", "StoredEvent", "delete_events"]
 
 MAX_PAGE = 1000
+_DELETE_BATCH = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +74,52 @@ def _next_cursor_base(conn: sqlite3.Connection) -> int:
     return max(int(row[0]) if row else 0, int(highest))
 
 
+def delete_events(conn: sqlite3.Connection, where: str, args: tuple[object, ...]) -> int:
+    """Delete the events ``where`` selects, with their search index entries
+    (unread counts and usage follow by trigger); returns how many."""
+    ids = [row[0] for row in conn.execute(f"SELECT id FROM events WHERE {where}", args)]
+    for start in range(0, len(ids), _DELETE_BATCH):
+        chunk = ids[start : start + _DELETE_BATCH]
+        marks = ",".join("?" * len(chunk))
+        # an external-content FTS index is told what it indexed, before the rows go
+        conn.execute(
+            "INSERT INTO events_fts (events_fts, rowid, text) "
+            f"SELECT 'delete', id, text FROM events WHERE id IN ({marks}) AND text != ''",
+            chunk,
+        )
+        conn.execute(f"DELETE FROM events WHERE id IN ({marks})", chunk)
+    return len(ids)
+
+
+def _trim(conn: sqlite3.Connection, user_id: int, used: int, max_bytes: int) -> int:
+    """Delete ``user_id``'s oldest events until they use at most 90% of
+    ``max_bytes`` (a margin, so that trimming is not needed on every write)."""
+    goal = used - max_bytes * 9 // 10
+    freed, last = 0, None
+    rows = conn.execute(
+        "SELECT id, length(CAST(data AS BLOB)) FROM events WHERE user_id = ? ORDER BY id",
+        (user_id,),
+    )
+    for event_id, size in rows:
+        freed, last = freed + size, event_id
+        if freed >= goal:
+            break
+    if last is None:
+        return 0
+    return delete_events(conn, "user_id = ? AND id <= ?", (user_id, last))
+
+
 def _rows(rows: Sequence[tuple[Any, ...]]) -> list[StoredEvent]:
     return [StoredEvent(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 class EventStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, max_bytes_per_user: int = 0) -> None:
         self.db = db
+        #: scrollback per user, in bytes of event JSON; the oldest go past it (0: no limit)
+        self.max_bytes_per_user = max_bytes_per_user
+        #: events deleted by that limit since start
+        self.trimmed = 0
 
     # -- writing ------------------------------------------------------------
     @staticmethod
@@ -91,8 +131,10 @@ class EventStore:
         fts = []
         stored: list[StoredEvent] = []
         counted: list[tuple[int, int, str, int, bool]] = []
+        usage: dict[int, int] = {}
         for cursor, event in enumerate(events, start=last + 1):
             encoded = _encode(event, cursor)
+            usage[event.user_id] = usage.get(event.user_id, 0) + len(encoded.encode())
             rows.append(
                 (
                     cursor,
@@ -124,13 +166,45 @@ class EventStore:
         conn.executemany(_INSERT, rows)
         conn.executemany("INSERT INTO events_fts (rowid, text) VALUES (?, ?)", fts)
         count_new_events(conn, counted)
+        conn.executemany(
+            "INSERT INTO user_usage (user_id, bytes) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET bytes = bytes + excluded.bytes",
+            usage.items(),
+        )
+        return stored
+
+    def _enforce_quota(self, conn: sqlite3.Connection, users: set[int]) -> None:
+        limit = self.max_bytes_per_user
+        for user_id in users:
+            row = conn.execute(
+                "SELECT bytes FROM user_usage WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            if row is not None and row[0] > limit:
+                self.trimmed += _trim(conn, user_id, row[0], limit)
+
+    def _store(self, conn: sqlite3.Connection, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        stored = self._insert(conn, events)
+        if self.max_bytes_per_user > 0:
+            self._enforce_quota(conn, {event.user_id for event in events})
         return stored
 
     async def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        """Store ``events`` in one transaction; returns them with their cursors."""
+        """Store ``events`` in one transaction; returns them with their cursors.
+        A user past ``max_bytes_per_user`` loses their oldest events in it."""
         if not events:
             return []
-        return await self.db.write(lambda conn: self._insert(conn, events))
+        return await self.db.write(lambda conn: self._store(conn, events))
+
+    async def usage(self, user_id: int) -> int:
+        """Bytes of event JSON ``user_id`` has stored."""
+
+        def query(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT bytes FROM user_usage WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return await self.db.read(query)
 
     # -- reading ------------------------------------------------------------
     async def latest_cursor(self, user_id: int) -> int:

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from backchannel.store.db import Database
+from backchannel.store.events import delete_events
 
 __all__ = ["RetentionPolicy", "prune"]
-
-_BATCH = 5000
-
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
@@ -24,21 +22,6 @@ class RetentionPolicy:
     @property
     def unlimited(self) -> bool:
         return self.max_age_days <= 0 and self.max_events <= 0
-
-
-def _delete(conn: sqlite3.Connection, where: str, args: tuple[object, ...]) -> int:
-    ids = [row[0] for row in conn.execute(f"SELECT id FROM events WHERE {where}", args)]
-    for start in range(0, len(ids), _BATCH):
-        chunk = ids[start : start + _BATCH]
-        marks = ",".join("?" * len(chunk))
-        # an external-content FTS index is told what it indexed, before the rows go
-        conn.execute(
-            "INSERT INTO events_fts (events_fts, rowid, text) "
-            f"SELECT 'delete', id, text FROM events WHERE id IN ({marks}) AND text != ''",
-            chunk,
-        )
-        conn.execute(f"DELETE FROM events WHERE id IN ({marks})", chunk)
-    return len(ids)
 
 
 async def prune(db: Database, policy: RetentionPolicy, now: datetime | None = None) -> int:
@@ -52,7 +35,7 @@ async def prune(db: Database, policy: RetentionPolicy, now: datetime | None = No
     def run(conn: sqlite3.Connection) -> int:
         removed = 0
         if policy.max_age_days > 0:
-            removed += _delete(conn, "time < ?", (cutoff,))
+            removed += delete_events(conn, "time < ?", (cutoff,))
         if policy.max_events > 0:
             users = [row[0] for row in conn.execute("SELECT DISTINCT user_id FROM events")]
             for user_id in users:
@@ -61,7 +44,7 @@ async def prune(db: Database, policy: RetentionPolicy, now: datetime | None = No
                     (user_id, policy.max_events - 1),
                 ).fetchone()
                 if row is not None:
-                    removed += _delete(conn, "user_id = ? AND id < ?", (user_id, row[0]))
+                    removed += delete_events(conn, "user_id = ? AND id < ?", (user_id, row[0]))
         return removed
 
     return await db.write(run)

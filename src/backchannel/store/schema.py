@@ -100,4 +100,20 @@ CREATE TRIGGER unread_counts_event AFTER DELETE ON events WHEN old.counts = 1 BE
         AND target_key = old.target_key), 0); END
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Bytes of stored event JSON per user, kept as events are stored and deleted,
+# so the ``max_stored_bytes`` limit never needs a scan of the history.
+_V3 = """
+CREATE TABLE user_usage (
+    user_id INTEGER PRIMARY KEY,
+    bytes INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO user_usage (user_id, bytes)
+SELECT user_id, SUM(length(CAST(data AS BLOB))) FROM events GROUP BY user_id;
+CREATE TRIGGER user_usage_event AFTER DELETE ON events BEGIN
+    UPDATE user_usage SET bytes = bytes - length(CAST(old.data AS BLOB))
+    WHERE user_id = old.user_id; END;
+CREATE TRIGGER user_usage_user AFTER DELETE ON users BEGIN
+    DELETE FROM user_usage WHERE user_id = old.id; END
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)

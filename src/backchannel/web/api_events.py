@@ -15,6 +15,7 @@ from backchannel.web.api_models import parse_cursor
 from backchannel.web.auth import require_user
 from backchannel.web.errors import ApiError
 from backchannel.web.keys import HUB, SETTINGS
+from backchannel.web.limits import stream_slot
 from backchannel.web.streams import STREAMS
 
 __all__ = ["PAGE", "add_event_routes", "cursor_or"]
@@ -28,9 +29,9 @@ def cursor_or(text: str | None, default: int) -> int:
     return default if cursor is None else cursor
 
 
-async def _hub(request: web.Request) -> UserHub:
+async def _hub(request: web.Request) -> tuple[int, UserHub]:
     user = await require_user(request)
-    return await request.app[HUB].for_user(user.id)
+    return user.id, await request.app[HUB].for_user(user.id)
 
 
 def _events_body(events: list[str], cursor: int) -> str:
@@ -39,7 +40,7 @@ def _events_body(events: list[str], cursor: int) -> str:
 
 async def events_poll(request: web.Request) -> web.StreamResponse:
     """Everything after ``after`` at once (paged), else wait up to ``timeout``."""
-    hub = await _hub(request)
+    user_id, hub = await _hub(request)
     after = cursor_or(request.query.get("after"), hub.latest)
     poll_timeout = request.app[SETTINGS].poll_timeout
     try:
@@ -47,7 +48,7 @@ async def events_poll(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise ApiError(400, "bad_timeout", "timeout must be a number of seconds") from None
     timeout = max(0.0, min(timeout, poll_timeout))
-    with hub.subscribed():
+    with stream_slot(request, user_id), hub.subscribed():
         if hub.latest <= after:
             await hub.wait(after, timeout)
         events = await hub.read(after, PAGE)
@@ -61,10 +62,15 @@ async def events_poll(request: web.Request) -> web.StreamResponse:
 async def events_stream(request: web.Request) -> web.StreamResponse:
     """SSE: one event per message, its cursor as the SSE id; ``Last-Event-ID``
     (sent by a reconnecting browser) wins over ``after``."""
-    hub = await _hub(request)
+    user_id, hub = await _hub(request)
     after = cursor_or(
         request.headers.get("Last-Event-ID") or request.query.get("after"), hub.latest
     )
+    with stream_slot(request, user_id):
+        return await _stream(request, hub, after)
+
+
+async def _stream(request: web.Request, hub: UserHub, after: int) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",

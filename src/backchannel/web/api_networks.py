@@ -16,7 +16,7 @@ from backchannel.store.networks import NetworkRecord
 from backchannel.web.api_models import NetworkCreate, NetworkPatch, Route
 from backchannel.web.auth import AuthedUser, require_user
 from backchannel.web.errors import ApiError, describe, read_json
-from backchannel.web.keys import NETWORKS, RUNTIMES
+from backchannel.web.keys import LIMITS, NETWORKS, RUNTIMES
 
 __all__ = [
     "ROUTES",
@@ -24,6 +24,7 @@ __all__ = [
     "NetworkList",
     "NetworkView",
     "SaslView",
+    "check_channel_room",
     "fold_target",
     "network_of",
     "owned_network",
@@ -31,7 +32,6 @@ __all__ = [
     "runner_of",
 ]
 
-MAX_NETWORKS = 50
 _LIVE_STATES = frozenset({"connecting", "connected", "registered"})
 
 
@@ -121,6 +121,39 @@ async def remember_channel(
     config["channels"] = channels
     if config != fresh.config:
         await app[NETWORKS].update(record.user_id, record.id, config=config)
+
+
+async def check_channel_room(
+    app: web.Application,
+    user_id: int,
+    network_id: int | None,
+    names: list[str],
+    *,
+    replacing: bool = False,
+) -> None:
+    """409 ``too_many_channels`` when joining ``names`` on ``network_id``
+    (None: a new network) would put the user in more channels than allowed,
+    over all their networks. Counted: the channels each network is in now
+    and those it will join at start. ``replacing``: ``names`` become the
+    network's whole stored list."""
+    limit = app[LIMITS].max_channels
+    if not limit or not names:
+        return
+    used: set[tuple[int | None, str]] = set()
+    for record in await app[NETWORKS].list(user_id):
+        runner = runner_of(app, user_id, record.id)
+        held = list(runner.client.state.channels) if runner is not None else []
+        if not (replacing and record.id == network_id):
+            held += [str(c.get("name", "")) for c in record.config.get("channels") or ()]
+        used.update((record.id, fold_target(runner, name)) for name in held)
+    runner = runner_of(app, user_id, network_id) if network_id is not None else None
+    wanted = {(network_id, fold_target(runner, name)) for name in names}
+    if len(used | wanted) > limit:
+        raise ApiError(
+            409,
+            "too_many_channels",
+            f"at most {limit} channels per user, over all networks; part some first",
+        )
 
 
 # --- views ---------------------------------------------------------------------------
@@ -218,8 +251,10 @@ async def create_network(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     body = await read_json(request, NetworkCreate)
     app = request.app
-    if len(await app[NETWORKS].list(user.id)) >= MAX_NETWORKS:
-        raise ApiError(409, "too_many_networks", f"at most {MAX_NETWORKS} networks per user")
+    limit = app[LIMITS].max_networks
+    if limit and len(await app[NETWORKS].list(user.id)) >= limit:
+        raise ApiError(409, "too_many_networks", f"at most {limit} networks per user")
+    await check_channel_room(app, user.id, None, [c.name for c in body.channels])
     await _check_target(app, body)
     record = await app[NETWORKS].create(user.id, body.name, body.model_dump(mode="json"))
     await app[RUNTIMES].start(record)
@@ -242,6 +277,9 @@ async def patch_network(request: web.Request) -> web.StreamResponse:
         raise ApiError(422, "invalid", describe(exc)) from None
     app = request.app
     config = settings.model_dump(mode="json")
+    if patch.channels is not None:
+        names = [c.name for c in settings.channels]
+        await check_channel_room(app, user.id, record.id, names, replacing=True)
     if (config["host"], config["port"]) != (record.config.get("host"), record.config.get("port")):
         await _check_target(app, settings)
     updated = await app[NETWORKS].update(user.id, record.id, name=settings.name, config=config)

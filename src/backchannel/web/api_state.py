@@ -14,6 +14,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from backchannel.protocol.message import ParseError, parse
 from backchannel.session.user import NetworkRunner
 from backchannel.state.events.messages import QueryOpened
 from backchannel.state.network import NetworkState
@@ -21,6 +22,7 @@ from backchannel.store.markers import Unread
 from backchannel.store.networks import NetworkRecord
 from backchannel.web.api_models import JoinBody, PartBody, QueryBody, Route, SendBody
 from backchannel.web.api_networks import (
+    check_channel_room,
     fold_target,
     network_of,
     owned_network,
@@ -30,6 +32,7 @@ from backchannel.web.api_networks import (
 from backchannel.web.auth import require_user
 from backchannel.web.errors import ApiError, read_json
 from backchannel.web.keys import HUB, MARKERS, NETWORKS, RUNTIMES
+from backchannel.web.limits import charge_lines, check_lines
 
 __all__ = [
     "ROUTES",
@@ -193,15 +196,18 @@ async def running_network(
 async def send_message(
     app: web.Application, user_id: int, network_id: object, body: SendBody
 ) -> SendResult:
-    _record, runner = await running_network(app, user_id, network_id)
+    record, runner = await running_network(app, user_id, network_id)
     client = runner.client
+    check_lines(app, user_id)
     if body.raw is not None:
         if any(ch in body.raw for ch in "\r\n\0"):
             raise ApiError(400, "bad_line", "a raw line cannot contain CR, LF or NUL")
+        await check_channel_room(app, user_id, record.id, _raw_joins(body.raw))
         try:
             client.send_raw(body.raw)
         except ValueError as exc:
             raise ApiError(400, "bad_line", str(exc)) from None
+        charge_lines(app, user_id, 1)
         return SendResult(ok=True, lines=1)
     assert body.target is not None and body.text is not None
     text, action = body.text, False
@@ -215,7 +221,19 @@ async def send_message(
         raise ApiError(422, "invalid", str(exc)) from None
     if lines == 0:
         raise ApiError(422, "invalid", "text: nothing to send")
+    charge_lines(app, user_id, lines)
     return SendResult(ok=True, lines=lines)
+
+
+def _raw_joins(line: str) -> list[str]:
+    """The channels a raw ``JOIN`` line asks for (none for ``JOIN 0``, which parts all)."""
+    try:
+        message = parse(line)
+    except ParseError:
+        return []
+    if message.command != "JOIN" or not message.params or message.params[0] == "0":
+        return []
+    return [name for name in message.params[0].split(",") if name]
 
 
 async def join_channel(
@@ -225,7 +243,10 @@ async def join_channel(
     record, runner = await running_network(app, user_id, network_id)
     if not runner.client.state.is_channel(body.channel):
         raise ApiError(422, "invalid", f"channel: not a channel name: {body.channel!r}")
+    check_lines(app, user_id)
+    await check_channel_room(app, user_id, record.id, [body.channel])
     runner.client.join(body.channel, body.key)
+    charge_lines(app, user_id, 1)
     await remember_channel(app, record, body.channel, body.key, keep=True)
 
 
@@ -233,8 +254,10 @@ async def part_channel(
     app: web.Application, user_id: int, network_id: object, body: PartBody
 ) -> None:
     record, runner = await running_network(app, user_id, network_id)
+    check_lines(app, user_id)
     line = f"PART {body.channel} :{body.reason}" if body.reason else f"PART {body.channel}"
     runner.client.send_raw(line)
+    charge_lines(app, user_id, 1)
     await remember_channel(app, record, body.channel, None, keep=False)
 
 

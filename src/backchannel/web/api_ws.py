@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import struct
 from typing import Any
@@ -21,8 +20,9 @@ from backchannel.bus.hub import UserHub
 from backchannel.web.api_commands import CommandFailed, run_command
 from backchannel.web.api_events import PAGE, cursor_or
 from backchannel.web.auth import AuthedUser, require_user
-from backchannel.web.errors import ApiError
-from backchannel.web.keys import HUB
+from backchannel.web.errors import ApiError, parse_json
+from backchannel.web.keys import HUB, SETTINGS
+from backchannel.web.limits import stream_slot
 from backchannel.web.security import is_cross_site
 from backchannel.web.streams import STREAMS
 
@@ -30,7 +30,6 @@ __all__ = ["add_ws_routes"]
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 1024 * 1024
 HEARTBEAT = 30.0
 SEND_BUFFER = 256 * 1024  # bytes buffered for a socket before the pump waits for it
 DRAIN_POLL = 0.01
@@ -88,14 +87,19 @@ async def _commands(request: web.Request, ws: web.WebSocketResponse, user: Authe
                 await ws.send_json({"ok": False, "error": "binary messages are not accepted"})
             continue
         reply: dict[str, Any]
+        command: object = None
         try:
-            command = json.loads(message.data)
+            # as an HTTP body is: too deep is refused before the parser sees it
+            command = parse_json(message.data.encode("utf-8", "surrogatepass"))
             if not isinstance(command, dict):
                 raise CommandFailed("bad_command", "a command is a JSON object")
             reply = {"reply_to": command.get("id"), "ok": True}
             reply.update(await run_command(request.app, user, command))
-        except json.JSONDecodeError:
-            reply = {"reply_to": None, "ok": False, "error": "bad_json"}
+        except ApiError as exc:
+            reply_to = command.get("id") if isinstance(command, dict) else None
+            reply = {"reply_to": reply_to, "ok": False, "error": exc.code}
+            if exc.code != "bad_json":  # (bad_json's reply has always been just the code)
+                reply["message"] = exc.message
         except CommandFailed as exc:
             reply = {
                 "reply_to": command.get("id") if isinstance(command, dict) else None,
@@ -112,17 +116,19 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     user = await require_user(request)
     hub = await request.app[HUB].for_user(user.id)
     after = cursor_or(request.query.get("after"), hub.latest)
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_MESSAGE)
-    await ws.prepare(request)
-    await ws.send_json({"kind": "hello", "cursor": str(after)})
-    pump = asyncio.create_task(_pump(ws, hub, after, request), name=f"ws pump {user.id}")
-    try:
-        with hub.subscribed(), request.app[STREAMS].socket(ws):
-            await _commands(request, ws, user)
-    finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-            await pump
+    with stream_slot(request, user.id):  # a 429 before the upgrade when none is free
+        max_size = request.app[SETTINGS].max_ws_message_bytes
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=max_size)
+        await ws.prepare(request)
+        await ws.send_json({"kind": "hello", "cursor": str(after)})
+        pump = asyncio.create_task(_pump(ws, hub, after, request), name=f"ws pump {user.id}")
+        try:
+            with hub.subscribed(), request.app[STREAMS].socket(ws):
+                await _commands(request, ws, user)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+                await pump
     return ws
 
 

@@ -18,6 +18,7 @@ from backchannel.irc.relay import RelayLimits
 from backchannel.irc.sts_store import StsStore
 from backchannel.irc.targets import TargetPolicy
 from backchannel.session.gateway import GatewaySessions
+from backchannel.session.limits import AddressQuota
 from backchannel.session.manager import Runtimes
 from backchannel.session.pacing import ConnectPacer
 from backchannel.session.user import Publish
@@ -41,11 +42,13 @@ from backchannel.web.keys import (
     EVENTS,
     GATEWAY,
     HUB,
+    LIMITS,
     MARKERS,
     NETWORKS,
     RUNTIMES,
     SETTINGS,
 )
+from backchannel.web.limits import build_limits
 from backchannel.web.proxy import (
     TRUSTED_PROXIES,
     TrustedProxies,
@@ -64,7 +67,7 @@ __all__ = ["create_app", "serving_app"]
 log = logging.getLogger(__name__)
 
 
-def create_gateway(settings: Settings) -> GatewaySessions:
+def create_gateway(settings: Settings, quota: AddressQuota | None = None) -> GatewaySessions:
     policy = TargetPolicy(
         settings.allowed_servers, settings.allowed_ports, only_listed=settings.public
     )
@@ -75,7 +78,7 @@ def create_gateway(settings: Settings) -> GatewaySessions:
         reconnect_interval=settings.reconnect_interval,
     )
     return GatewaySessions(
-        policy, limits, settings.idle_timeout, settings.max_connections_per_session
+        policy, limits, settings.idle_timeout, settings.max_connections_per_session, quota=quota
     )
 
 
@@ -109,7 +112,7 @@ def _private_services(app: web.Application, settings: Settings) -> None:
     """Accounts, always-on networks and scrollback, in SQLite in the data dir."""
     # public mode keeps guests' data in memory only: it vanishes with them
     db = Database(":memory:") if settings.public else Database.in_data_dir(settings.data_dir)
-    events = EventStore(db)
+    events = EventStore(db, max_bytes_per_user=settings.max_stored_bytes)
     hub = Hub(events)
     app[DATABASE] = db
     app[EVENTS] = events
@@ -174,8 +177,10 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TRUSTED_PROXIES] = trusted
     app[CLIENT_ADDRESS] = client_address
-    gateway = create_gateway(settings)
+    limits = build_limits(settings)
+    gateway = create_gateway(settings, limits.public_sessions)
     app[GATEWAY] = gateway
+    app[LIMITS] = limits
     _private_services(app, settings)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

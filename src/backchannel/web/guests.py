@@ -16,11 +16,13 @@ import time
 
 from aiohttp import web
 
+from backchannel.session.limits import LimitExceeded
 from backchannel.store.accounts import Accounts
 from backchannel.store.web_sessions import WebSessions
 from backchannel.web.auth import current_user, start_session
 from backchannel.web.errors import ApiError
-from backchannel.web.keys import DATABASE, HUB, RUNTIMES, SETTINGS
+from backchannel.web.keys import DATABASE, HUB, LIMITS, RUNTIMES, SETTINGS
+from backchannel.web.limits import client_address, limit_error
 
 __all__ = ["add_guest_routes", "reap_idle_guests"]
 
@@ -33,9 +35,16 @@ async def start_guest(request: web.Request) -> web.StreamResponse:
     user = await current_user(request)
     if user is not None:
         return web.json_response({"user": user.as_json()})
+    quota = request.app[LIMITS].public_sessions
+    address = client_address(request)
+    try:
+        quota.check(address)  # guests (and anonymous seed sessions) per address
+    except LimitExceeded as exc:
+        raise limit_error(exc) from None
     accounts = Accounts(request.app[DATABASE])
     name = f"guest-{secrets.token_hex(4)}"
     guest = await accounts.create_user(name, secrets.token_urlsafe(24))
+    quota.add(address, ("guest", guest.id))
     response = web.json_response({"user": {"id": guest.id, "name": guest.name}}, status=201)
     await start_session(request, response, guest)
     return response
@@ -58,6 +67,7 @@ async def reap_idle_guests(app: web.Application, now: float | None = None) -> in
         await app[RUNTIMES].remove_user(user.id)
         await accounts.remove_user(user.name)
         app[HUB].drop(user.id)
+        app[LIMITS].public_sessions.discard(("guest", user.id))
         removed += 1
     if removed:
         log.info("removed %d idle guest(s)", removed)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from backchannel.bus.hub import Hub
 from backchannel.session.gateway import GatewaySessions
+from backchannel.session.limits import Limits
 from backchannel.session.manager import Runtimes
 from backchannel.settings import Settings
 from backchannel.store.db import Database
@@ -21,3 +22,4 @@ NETWORKS = web.AppKey("networks", NetworkStore)
 MARKERS = web.AppKey("markers", MarkerStore)
 HUB = web.AppKey("hub", Hub)
 RUNTIMES = web.AppKey("runtimes", Runtimes)
+LIMITS = web.AppKey("limits", Limits)

@@ -15,9 +15,11 @@ from aiohttp import web
 from backchannel.irc.relay import CLOSED, RelayConnection
 from backchannel.irc.targets import TargetError, parse_server
 from backchannel.session.gateway import GatewaySession, GatewaySessions, LimitError
+from backchannel.session.limits import LimitExceeded
 from backchannel.settings import Settings
 from backchannel.web.auth import current_user
-from backchannel.web.keys import GATEWAY, SETTINGS
+from backchannel.web.keys import GATEWAY, LIMITS, SETTINGS
+from backchannel.web.limits import client_address
 from backchannel.web.security import is_cross_site
 
 __all__ = ["SESSION_COOKIE", "add_seed_routes"]
@@ -80,15 +82,26 @@ async def connect(request: web.Request) -> web.StreamResponse:
     session = await _session(request)
     new_session = session is None
     if session is None:
-        session = gateway.create(await _owner(request))
+        try:
+            session = gateway.create(await _owner(request), client_address(request))
+        except LimitExceeded as exc:
+            return _error(exc.message, 429)
     try:
         conn_id = await gateway.connect(session, spec)
     except (TargetError, LimitError) as exc:
+        if new_session:
+            gateway.forget(session)  # it never had a connection nor a cookie
         return _error(str(exc), 403)
     response = web.Response(text=conn_id, content_type="text/plain")
     if new_session:
         _set_cookie(request, response, session.token)
     return response
+
+
+def _limit_key(session: GatewaySession) -> object:
+    """Whose lines and streams a seed request counts as: the logged-in
+    user's (shared with the v1 API), else the anonymous session's own."""
+    return session.owner if session.owner is not None else ("seed", session.token)
 
 
 async def _connection(request: web.Request) -> tuple[GatewaySession, RelayConnection] | None:
@@ -108,10 +121,16 @@ async def push(request: web.Request) -> web.StreamResponse:
         return web.json_response(INVALID_ID)
     session, conn = found
     request.app[GATEWAY].touch(session)
+    lines = request.app[LIMITS].lines
+    try:
+        lines.check(_limit_key(session))
+    except LimitExceeded as exc:
+        return _error(exc.message, 429)
     try:
         await conn.push(body)
     except ValueError as exc:
         return _error(str(exc))
+    lines.charge(_limit_key(session), 1)
     return _triple("PUSH_OK", "")
 
 
@@ -120,6 +139,19 @@ async def pull(request: web.Request) -> web.StreamResponse:
     if found is None:
         return web.json_response(INVALID_ID)
     session, conn = found
+    streams = request.app[LIMITS].streams
+    key, address = _limit_key(session), client_address(request)
+    try:
+        streams.check(key, address)
+    except LimitExceeded as exc:
+        return _error(exc.message, 429)
+    with streams.hold(key, address):
+        return await _wait_and_take(request, session, conn)
+
+
+async def _wait_and_take(
+    request: web.Request, session: GatewaySession, conn: RelayConnection
+) -> web.StreamResponse:
     gateway: GatewaySessions = request.app[GATEWAY]
     timeout = request.app[SETTINGS].poll_timeout
     loop = asyncio.get_running_loop()
