@@ -68,6 +68,7 @@ class Settings:
     max_streams_per_address: int = 100
     max_stored_bytes: int = MODE_DEFAULT
     head_timeout: float = 30.0
+    body_timeout: float = 30.0
     retention_days: float = 0.0
     retention_max_events: int = 0
     log_level: str = "info"
@@ -200,6 +201,12 @@ SETTINGS: tuple[Setting, ...] = (
         "also how long an idle keep-alive connection stays open",
         "SECONDS",
     ),
+    Setting(
+        "body_timeout",
+        "seconds a client has to send a whole request body after its head (408 and the "
+        "connection closed after that)",
+        "SECONDS",
+    ),
     Setting("log_level", "log verbosity: debug, info, warning or error", "LEVEL"),
     Setting(
         "log_format", "log lines as 'text' (for people) or 'json' (one object a line)", "FORMAT"
@@ -330,6 +337,7 @@ def _validate(settings: Settings) -> None:
         "max_body_bytes",
         "max_ws_message_bytes",
         "head_timeout",
+        "body_timeout",
     )
     for name in positive:
         if getattr(settings, name) <= 0:

@@ -34,6 +34,7 @@ from backchannel.web.api_events import add_event_routes
 from backchannel.web.api_settings import add_settings_routes, load_highlight_words
 from backchannel.web.api_ws import add_ws_routes
 from backchannel.web.auth import CLIENT_ADDRESS, add_auth_routes
+from backchannel.web.body_deadline import body_deadline_middleware
 from backchannel.web.csrf import csrf_middleware
 from backchannel.web.errors import api_error_middleware
 from backchannel.web.guests import add_guest_routes, reap_forever
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> web.Application:
             forwarded_middleware(trusted),
             security_middleware,
             api_error_middleware,
+            body_deadline_middleware(settings.body_timeout),
             csrf_middleware,
             page_base_middleware(settings.base_path),
         ],
