@@ -74,6 +74,7 @@ class Settings:
     log_level: str = "info"
     log_format: str = "text"
     trusted_proxies: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ()
     base_path: str = "/"
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -219,6 +220,14 @@ SETTINGS: tuple[Setting, ...] = (
         repeatable=True,
         flag_name="trusted-proxy",
     ),
+    Setting(
+        "frame_ancestors",
+        "an origin whose pages may show Backchannel in a frame, e.g. https://www.example.org, "
+        "or 'self' (repeatable); none by default (frame-ancestors 'none')",
+        "ORIGIN",
+        repeatable=True,
+        flag_name="frame-ancestor",
+    ),
     Setting("base_path", "URL path everything is served under, e.g. /irc/", "PATH"),
     Setting("tls_cert", "certificate chain (PEM) to serve HTTPS with; reread on SIGHUP", "FILE"),
     Setting("tls_key", "private key (PEM) of TLS_CERT; reread on SIGHUP", "FILE"),
@@ -226,6 +235,10 @@ SETTINGS: tuple[Setting, ...] = (
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
+# scheme://host[:port] with nothing that could end the CSP directive (; , space, quotes)
+_ORIGIN = re.compile(
+    r"https?://(?:(?:\*\.)?[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
 _BASE_PATH = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*")
 
 _FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
@@ -362,6 +375,11 @@ def _validate(settings: Settings) -> None:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise SettingsError(f"trusted_proxies: not an address or network: {cidr!r}") from None
+    for origin in settings.frame_ancestors:
+        if origin != "'self'" and not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                f"frame_ancestors: not an origin like https://www.example.org: {origin!r}"
+            )
     if not _BASE_PATH.fullmatch(settings.base_path):
         raise SettingsError(f"base_path: not a URL path like /irc/: {settings.base_path!r}")
     if (settings.tls_cert is None) != (settings.tls_key is None):

@@ -58,7 +58,7 @@ from backchannel.web.proxy import (
     forwarded_middleware,
     page_base_middleware,
 )
-from backchannel.web.security import security_middleware
+from backchannel.web.security import security_middleware_for
 from backchannel.web.seed_api import add_seed_routes
 from backchannel.web.setup import add_setup_routes, setup_link, setup_token_if_needed
 from backchannel.web.streams import add_stream_shutdown
@@ -168,7 +168,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[
             forwarded_middleware(trusted),
-            security_middleware,
+            security_middleware_for(settings.frame_ancestors),
             api_error_middleware,
             body_deadline_middleware(settings.body_timeout),
             csrf_middleware,
@@ -243,7 +243,10 @@ def serving_app(settings: Settings) -> web.Application:
         return app
     prefix = settings.base_path.rstrip("/")
     root = web.Application(
-        middlewares=[security_middleware, base_path_middleware(prefix)],
+        middlewares=[
+            security_middleware_for(settings.frame_ancestors),
+            base_path_middleware(prefix),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     root[SETTINGS] = settings

@@ -7,20 +7,33 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
-__all__ = ["is_cross_site", "security_middleware"]
+__all__ = ["headers_for", "is_cross_site", "security_middleware", "security_middleware_for"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'"
+)
+
+
+def headers_for(frame_ancestors: tuple[str, ...] = ()) -> dict[str, str]:
+    """The security headers of every response. With no ``frame_ancestors``
+    no page may frame ours; with some (origins, or ``'self'``), those may, for
+    a network that embeds its web chat (X-Frame-Options, which cannot list
+    origins, is then left out: the CSP says it)."""
+    headers = {
+        "Content-Security-Policy": _CSP.format(
+            ancestors=" ".join(frame_ancestors) if frame_ancestors else "'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    if not frame_ancestors:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
 
 
 _KEEP_ERROR_HEADERS = {hdrs.ALLOW, hdrs.RETRY_AFTER}
@@ -57,8 +70,24 @@ def is_cross_site(request: web.Request) -> bool:
     return origin is None or origin[1] != request.host.lower()
 
 
-@web.middleware
-async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def security_middleware_for(frame_ancestors: tuple[str, ...] = ()) -> Middleware:
+    """Security headers on every response, and HTTP errors as JSON."""
+    headers = headers_for(frame_ancestors)
+
+    @web.middleware
+    async def security(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await _json_errors(request, handler)
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return security
+
+
+security_middleware = security_middleware_for()
+
+
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -78,6 +107,4 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
                 status=exc.status,
                 headers=headers,
             )
-    for name, value in _HEADERS.items():
-        response.headers.setdefault(name, value)
     return response
