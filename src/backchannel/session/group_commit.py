@@ -11,13 +11,17 @@ and then go together in the next one. A user's batches stay in order: its
 loop waits for one before it sends the next.
 
 When a shared transaction fails, each batch in it is tried again alone, so
-one user's bad event never fails another user's batch.
+one user's bad event never fails another user's batch — unless the database
+itself is busy (another process holds it locked): each batch alone would
+only wait out the busy timeout again, so they all fail with that error at
+once, and each user's persist loop reports it and retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import weakref
 from collections.abc import Sequence
 from typing import ClassVar
@@ -32,6 +36,14 @@ log = logging.getLogger(__name__)
 MAX_EVENTS = 5000
 
 _Job = tuple[Sequence[NewEvent], "asyncio.Future[list[StoredEvent]]"]
+
+#: SQLite result codes (primary) of a database another connection holds locked
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _is_busy(exc: Exception) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and isinstance(code, int) and code & 0xFF in _BUSY
 
 
 class GroupCommit:
@@ -74,7 +86,12 @@ class GroupCommit:
                 continue
             try:
                 stored = await self.events.append([e for batch, _ in jobs for e in batch])
-            except Exception:
+            except Exception as exc:
+                if _is_busy(exc):
+                    for _, future in jobs:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
                 log.warning(
                     "a shared transaction of %d batches failed; storing each alone", len(jobs)
                 )

@@ -5,13 +5,17 @@ holds only its SHA-256, so a copy of the database does not let anyone log in.
 A session's public id (shown in the sessions list, used to revoke one) is the
 first 16 hex digits of that hash: it names the session without being able to
 act as it. Sessions idle for longer than ``idle_timeout`` end at their next
-lookup; ``last_seen`` is refreshed at most once a minute.
+lookup; ``last_seen`` is refreshed at most once a minute, as a best effort: a
+locked or full database never holds a request up for it (nor fails it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import contextlib
 import hashlib
+import logging
 import re
 import secrets
 import sqlite3
@@ -23,8 +27,13 @@ from backchannel.store.db import Database
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "WebSession", "WebSessions", "public_id"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_IDLE_TIMEOUT = 30 * 24 * 3600.0
 _TOUCH_INTERVAL = 60.0
+#: how long a request waits for its session's last-seen refresh; a locked
+#: database would hold it for the whole busy timeout, then fail it
+_TOUCH_WAIT = 0.5
 _MAX_TOKEN = 256
 _MAX_ADDRESS = 64
 _MAX_USER_AGENT = 512
@@ -74,6 +83,7 @@ class WebSessions:
         self._db = db
         self._idle_timeout = idle_timeout
         self._clock = clock
+        self._touching: set[bytes] = set()  # sessions whose refresh is being written
 
     async def create(self, user_id: int, address: str = "", user_agent: str = "") -> str:
         """Start a session; returns the token for the browser's cookie."""
@@ -114,11 +124,7 @@ class WebSessions:
             await self.delete(token)
             return None
         if now - session.last_seen >= _TOUCH_INTERVAL:
-            await self._db.write(
-                lambda conn: conn.execute(
-                    "UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?", (now, token_hash)
-                )
-            )
+            await self._touch(token_hash, now)
             session = WebSession(
                 session.id,
                 session.user_id,
@@ -128,6 +134,30 @@ class WebSessions:
                 session.user_agent,
             )
         return session
+
+    async def _touch(self, token_hash: bytes, now: float) -> None:
+        """Refresh ``last_seen``, waiting for it at most ``_TOUCH_WAIT``: when
+        the database is locked or full the write finishes (or fails, and is
+        logged) later, and the request goes on; one refresh per session at a time."""
+        if token_hash in self._touching:
+            return
+        self._touching.add(token_hash)
+        write = asyncio.ensure_future(
+            self._db.write(
+                lambda conn: conn.execute(
+                    "UPDATE web_sessions SET last_seen = ? WHERE token_hash = ?", (now, token_hash)
+                )
+            )
+        )
+
+        def done(future: asyncio.Future[sqlite3.Cursor]) -> None:
+            self._touching.discard(token_hash)
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("a session's last activity was not recorded: %s", future.exception())
+
+        write.add_done_callback(done)
+        with contextlib.suppress(TimeoutError, sqlite3.Error):
+            await asyncio.wait_for(asyncio.shield(write), _TOUCH_WAIT)
 
     async def delete(self, token: str) -> bool:
         token_hash = _hash(token)
