@@ -60,8 +60,7 @@ async def test_a_trickled_body_is_cut_off_and_others_are_served(make_server: Any
 
 async def test_a_body_in_time_is_read_as_before(make_server: Any):
     server = await make_server(body_timeout=5)
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            server.make_url("/api/login"), json={"username": "nobody", "password": "x" * 10}
-        ) as resp:
-            assert resp.status == 401
+    async with aiohttp.ClientSession() as http, http.post(
+        server.make_url("/api/login"), json={"username": "nobody", "password": "x" * 10}
+    ) as resp:
+        assert resp.status == 401
