@@ -200,7 +200,15 @@ function systemRow(event) {
   }
   row.appendChild(timeEl(event));
   const body = el("span", "body");
-  if (event.kind === "topic" || event.kind === "motd" || event.kind === "registered") {
+  if (event.kind === "motd" && event.lines && event.lines.length) {
+    // line by line: the formatter drops line breaks, and formatting ends with its line
+    const text = el("span", "text");
+    for (const [i, line] of event.lines.entries()) {
+      if (i) text.append("\n");
+      text.appendChild(rich(line));
+    }
+    body.appendChild(text);
+  } else if (event.kind === "topic" || event.kind === "motd" || event.kind === "registered") {
     const text = el("span", "text");
     text.appendChild(rich(systemText(event)));
     body.appendChild(text);
