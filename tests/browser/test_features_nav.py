@@ -279,8 +279,11 @@ async def test_joins_parts_and_quits_are_condensed_into_one_line(
     await ann.send(f"PART {chan} :later")
     await expect(log).to_contain_text(f"ann{t} left")
     await bob.close("gone fishing")
-    line = f"ann{t} joined, bob{t} joined, ann{t} left, bob{t} quit"
-    await expect(log.get_by_text(line, exact=True)).to_have_count(1)
+    # reasons are shown with the leaving (ngircd quotes a quit message)
+    line = re.compile(
+        rf'^ann{t} joined, bob{t} joined, ann{t} left \(later\), bob{t} quit \("?gone fishing"?\)$'
+    )
+    await expect(log.get_by_text(line)).to_have_count(1)
     await friend.send(f"PRIVMSG {chan} :after the crowd {t}")
     await expect(log).to_contain_text(f"after the crowd {t}")
 
@@ -288,7 +291,7 @@ async def test_joins_parts_and_quits_are_condensed_into_one_line(
         shown = await rows(page)
         start = index_of(shown, f"before the crowd {t}")
         assert index_of(shown, f"after the crowd {t}") == start + 2, shown
-        assert shown[start + 1].endswith(line), shown
+        assert line.search(re.sub(r"^\d\d:\d\d\s*", "", shown[start + 1])), shown
         assert re.match(r"^\d\d:\d\d", shown[start + 1]), shown  # with its time
 
     await check()

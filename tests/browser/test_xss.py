@@ -573,8 +573,8 @@ async def test_hostile_names_and_server_lines_from_a_scripted_server(
             f"{NICKS[0]} sets mode +o {NICKS[2]}",
             f"{NICKS[3]} was kicked by {NICKS[0]} ({TEXTS[4]} {TEXTS[1]})",
             f"{NICKS[4]} is now {renamed}",
-            f"{NICKS[5]} left",
-            f"{NICKS[6]} quit",
+            f"{NICKS[5]} left ({TEXTS[1]})",
+            f"{NICKS[6]} quit (Quit: {TEXTS[2]})",
             f"{NICKS[1]} sent CTCP XSSTEST {TEXTS[5]}",
         ]
         members = {me: "@", NICKS[0]: "@", NICKS[1]: "+", NICKS[2]: "@", renamed: "", NICKS[7]: ""}

@@ -232,9 +232,16 @@ function membershipPhrase(event) {
   }
 }
 
+function withReason(phrase, event) {
+  const reason = (event.kind === "part" || event.kind === "quit") && event.reason;
+  return reason ? `${phrase} (${reason})` : phrase;
+}
+
 function membershipText(events) {
   const phrases = events.map(membershipPhrase);
-  if (phrases.length <= 6) return phrases.map((p) => `${p.nick} ${p.verb}`).join(", ");
+  if (phrases.length <= 6) {
+    return phrases.map((p, i) => withReason(`${p.nick} ${p.verb}`, events[i])).join(", ");
+  }
   const byVerb = new Map();
   const renames = [];
   for (const [i, p] of phrases.entries()) {
