@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from backchannel.irc.config import NetworkConfig
-from backchannel.irc.connection import Connection, Disconnect
+from backchannel.irc.connection import Connection, Disconnect, close_link
 from backchannel.irc.ctcp_replies import CtcpResponder
 from backchannel.irc.link import open_link
 from backchannel.irc.outbox import Outbox
@@ -123,7 +123,7 @@ class IrcClient:
             writer.write(f"QUIT :{message}\r\n".encode())
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.drain(), max(0.1, deadline - loop.time()))
-            writer.close()
+            close_link(writer)  # a server that stopped reading cannot hold us
 
     def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> int:
         """Send text to a channel or nick, split to fit the line; multi-line
@@ -268,7 +268,7 @@ class IrcClient:
             self.registered.clear()
             self.outbox.detach()
             self._writer = None
-            writer.close()
+            close_link(writer)
             self._remember_for_reconnect()
 
     def _remember_for_reconnect(self) -> None:

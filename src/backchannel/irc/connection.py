@@ -24,9 +24,24 @@ from backchannel.state.events.server import Motd, NickError
 if TYPE_CHECKING:
     from backchannel.irc.client import IrcClient
 
-__all__ = ["Connection", "Disconnect"]
+__all__ = ["MAX_UNSENT", "Connection", "Disconnect", "close_link"]
 
 log = logging.getLogger(__name__)
+
+#: bytes waiting to be sent at which a server is taken to have stopped reading
+#: (our answers to its PINGs would otherwise pile up in memory without limit)
+MAX_UNSENT = 1 << 20
+
+
+def close_link(writer: asyncio.StreamWriter) -> None:
+    """Close the connection: at once (a reset) when data is still waiting to
+    be sent, since a peer that stopped reading would keep a polite close (and
+    the socket) pending for ever."""
+    transport = writer.transport
+    if transport.get_write_buffer_size():
+        transport.abort()
+    else:
+        writer.close()
 
 
 class Disconnect(Exception):
@@ -58,9 +73,17 @@ class Connection:
         self.abort_reason: str | None = None
 
     def send_now(self, line: str) -> None:
-        """Write at once, outside the flood queue (registration, PONG)."""
-        if not self.writer.is_closing():
-            self.writer.write(line.encode("utf-8") + b"\r\n")
+        """Write at once, outside the flood queue (registration, PONG); a
+        server that lets more than :data:`MAX_UNSENT` bytes pile up (it sends
+        PINGs but never reads the PONGs) is disconnected."""
+        writer = self.writer
+        if writer.is_closing():
+            return
+        unsent = writer.transport.get_write_buffer_size()
+        if unsent > MAX_UNSENT:
+            self._abort(f"The server stopped reading what we send ({unsent // 1024} KiB waiting)")
+            return
+        writer.write(line.encode("utf-8") + b"\r\n")
 
     async def register(self) -> None:
         config = self.client.config
@@ -96,7 +119,9 @@ class Connection:
     def _abort(self, reason: str) -> None:
         log.info("%s: %s", self.client.config.label, reason)
         self.abort_reason = reason
-        self.writer.close()
+        # a reset, not a polite close: the peer is dead or not reading, and a
+        # close would wait (for ever, or 30 s with TLS) for it to take our data
+        self.writer.transport.abort()
 
     async def read(self, reader: asyncio.StreamReader) -> None:
         framer = LineFramer()
@@ -226,7 +251,10 @@ class Connection:
         elif isinstance(event, CtcpRequest):
             reply = client.ctcp.reply(event)
             if reply is not None:
-                client.outbox.put(reply)
+                try:
+                    client.outbox.put(reply)
+                except OutboxFull:
+                    client.ctcp.dropped += 1  # the user's own lines fill the queue
         elif isinstance(event, Motd) and self.registered and not self.history_requested:
             # the end of the MOTD: 005 (with the CHATHISTORY limit) has arrived
             self.history_requested = True

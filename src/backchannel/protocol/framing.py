@@ -2,6 +2,7 @@
 
 Pure: no I/O. Lines end with CRLF or a bare LF; a partial line stays buffered
 until its end arrives; a line longer than the limit is truncated to the limit
+(less the word the cut splits, so a cut NAMES reply holds only whole nicks)
 and the rest of it discarded, so memory stays bounded whatever the peer sends;
 bytes that are not UTF-8 are decoded with a fallback and never raise.
 """
@@ -36,9 +37,15 @@ def decode_line(raw: bytes) -> str:
         return raw.decode("cp1252", errors="backchannel-latin1")
 
 
-def _decode_cut(raw: bytes) -> str:
-    """Decode a line cut at the limit. A cut inside a UTF-8 character drops
-    that partial character, rather than reading the whole line as cp1252."""
+def _decode_cut(raw: bytes, following: int) -> str:
+    """Decode a line cut at the limit (``following`` is the first byte cut
+    off). A word split by the cut is dropped when a space precedes it; a cut
+    inside a UTF-8 character drops that partial character, rather than
+    reading the whole line as cp1252."""
+    if following != 0x20:
+        space = raw.rfind(b" ")
+        if space > 0:
+            raw = raw[:space]
     try:
         text = codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)
     except UnicodeDecodeError:
@@ -81,7 +88,7 @@ class LineFramer:
             else:
                 stop = end - 1 if end > start and buf[end - 1] == 13 else end
                 if stop - start > max_line:
-                    lines.append(_decode_cut(buf[start : start + max_line]))
+                    lines.append(_decode_cut(buf[start : start + max_line], buf[start + max_line]))
                     self.truncated += 1
                 elif stop > start:
                     lines.append(decode_line(buf[start:stop]))
@@ -91,7 +98,7 @@ class LineFramer:
             rest = b""
         elif len(rest) > max_line:
             # an over-long line: deliver what fits now, drop the rest up to its end
-            lines.append(_decode_cut(rest[:max_line]))
+            lines.append(_decode_cut(rest[:max_line], rest[max_line]))
             self.truncated += 1
             self._discarding = True
             rest = b""

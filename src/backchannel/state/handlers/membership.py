@@ -155,13 +155,14 @@ def on_names(state: NetworkState, msg: Message, time: datetime) -> list[Event]:
 
 def on_end_of_names(state: NetworkState, msg: Message, time: datetime) -> list[Event]:
     channel = state.channels.get(msg.param(1))
-    if channel is None:
+    if channel is None or channel.pending_names is None:
+        # no 353 since the last 366: nothing to tell (a server repeating bare
+        # 366s must not have the whole member list rebuilt and sent each time)
         return []
-    if channel.pending_names is not None:
-        gone = [nick for nick in channel.members if nick not in channel.pending_names]
-        channel.members = channel.pending_names
-        channel.pending_names = None
-        state.forget_unseen(gone)
+    gone = [nick for nick in channel.members if nick not in channel.pending_names]
+    channel.members = channel.pending_names
+    channel.pending_names = None
+    state.forget_unseen(gone)
     prefix = state.isupport.prefix
     members = tuple(
         NamesEntry(nick, modes, prefix.prefixes_of(modes))
