@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backchannel.protocol import MAX_LINE_BYTES, LineFramer, decode_line
+from backchannel.protocol.framing import MAX_CUT_WORD
 
 
 def test_max_line_bytes_is_tags_plus_rfc_message() -> None:
@@ -123,6 +124,16 @@ def test_truncated_utf8_line_is_cut_at_a_character_boundary() -> None:
     assert framer.feed("aaaaaé tail\n".encode()) == ["aaaaa"]
     assert framer.feed("aaaaaé tail".encode()) == ["aaaaa"]
     assert framer.truncated == 2
+
+
+def test_a_cut_drops_a_short_split_word_but_keeps_a_giant_one() -> None:
+    framer = LineFramer(40)
+    names = b":s 353 me = #c :alice bob carol dave erin frank"
+    assert framer.feed(names + b"\r\n") == [":s 353 me = #c :alice bob carol dave"]
+    wide = LineFramer(2 * MAX_CUT_WORD)
+    giant = b":n!u@h PRIVMSG #c :" + b"y" * 4 * MAX_CUT_WORD  # one word, longer than a cut drops
+    [line] = wide.feed(giant + b"\r\n")
+    assert line == giant[: 2 * MAX_CUT_WORD].decode()  # its text is kept, cut at the limit
 
 
 def test_max_line_must_be_positive() -> None:

@@ -37,13 +37,18 @@ def decode_line(raw: bytes) -> str:
         return raw.decode("cp1252", errors="backchannel-latin1")
 
 
+#: the longest split word a cut drops (nicks, channel names and hosts are shorter)
+MAX_CUT_WORD = 256
+
+
 def _decode_cut(raw: bytes, following: int) -> str:
     """Decode a line cut at the limit (``following`` is the first byte cut
-    off). A word split by the cut is dropped when a space precedes it; a cut
-    inside a UTF-8 character drops that partial character, rather than
-    reading the whole line as cp1252."""
+    off). A short word split by the cut (a nick in a NAMES reply, say) is
+    dropped when a space precedes it; a long one is kept, so a message of
+    one giant word keeps its text. A cut inside a UTF-8 character drops that
+    partial character, rather than reading the whole line as cp1252."""
     if following != 0x20:
-        space = raw.rfind(b" ")
+        space = raw.rfind(b" ", max(0, len(raw) - MAX_CUT_WORD))
         if space > 0:
             raw = raw[:space]
     try:
