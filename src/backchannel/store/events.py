@@ -275,8 +275,9 @@ class EventStore:
         limit: int = 100,
     ) -> list[StoredEvent]:
         """Full-text search, newest first. ``text`` is matched as words
-        (each word a quoted FTS5 term, so no query syntax leaks through)."""
-        words = [w for w in text.split() if w]
+        (each word a quoted FTS5 term, so no query syntax leaks through; NUL,
+        which FTS5 takes for the end of the query, separates words)."""
+        words = [w for w in text.replace("\0", " ").split() if w]
         if not words:
             return []
         match = " ".join('"' + w.replace('"', '""') + '"' for w in words)

@@ -97,7 +97,7 @@ async def search(request: web.Request) -> web.StreamResponse:
     network = query.get("network", "")
     if network:
         found = None
-        if network.isdigit() and len(network) <= 18:
+        if network.isascii() and network.isdigit() and len(network) <= 18:
             found = await app[NETWORKS].get(user.id, int(network))
         if found is None:
             raise ApiError(404, "not_found", "no such network")

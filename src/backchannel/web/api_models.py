@@ -39,6 +39,7 @@ __all__ = [
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Route = tuple[str, str, Handler]  # method, path, handler
 MAX_CURSOR_DIGITS = 19  # SQLite's INTEGER is 64-bit
+MAX_CURSOR = 2**63 - 1  # and no larger: one more would fail in the query, not here
 
 
 def _one_line(value: str) -> str:
@@ -81,7 +82,15 @@ Conversation = Annotated[
     AfterValidator(lambda v: _word(v) if v else v),
 ]
 RawLine = Annotated[str, Field(min_length=1, max_length=510), AfterValidator(_one_line)]
-CursorText = Annotated[str, Field(description="a cursor: decimal digits", examples=["1234"])]
+CursorText = Annotated[
+    str,
+    # (the pattern is documented; the handler checks it: 400 bad_cursor)
+    Field(
+        description="a cursor: decimal digits",
+        examples=["1234"],
+        json_schema_extra={"pattern": "^[0-9]+$"},
+    ),
+]
 
 
 class StrictModel(BaseModel):
@@ -183,6 +192,12 @@ class SendBody(StrictModel):
     multi-line text is a message; ``/me `` makes an action), or one ``raw``
     IRC line."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"target": "#backchannel", "text": "hello"}, {"raw": "PING :now"}]
+        }
+    )
+
     target: Target | None = None
     text: Annotated[str, Field(min_length=1, max_length=16384), AfterValidator(_no_nul)] | None = (
         None
@@ -201,6 +216,8 @@ class SendBody(StrictModel):
 
 
 class JoinBody(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"channel": "#backchannel"}]})
+
     channel: Word
     key: Word | None = None
 
@@ -235,7 +252,12 @@ def parse_cursor(text: str | None, name: str = "cursor") -> int | None:
     """A cursor from the query string or a body (None when absent or "")."""
     if text is None or text == "":
         return None
-    if not text.isascii() or not text.isdigit() or len(text) > MAX_CURSOR_DIGITS:
+    if (
+        not text.isascii()
+        or not text.isdigit()
+        or len(text) > MAX_CURSOR_DIGITS
+        or int(text) > MAX_CURSOR
+    ):
         raise ApiError(400, "bad_cursor", f"{name} is not a cursor: {text[:40]!r}")
     return int(text)
 
@@ -243,7 +265,14 @@ def parse_cursor(text: str | None, name: str = "cursor") -> int | None:
 def parse_limit(text: str | None, default: int = 100, maximum: int = 1000) -> int:
     if text is None or text == "":
         return default
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= maximum:
+    # no longer than the maximum: int() of thousands of digits is a ValueError
+    digits = len(str(maximum))
+    if (
+        not text.isascii()
+        or not text.isdigit()
+        or len(text) > digits
+        or not 1 <= int(text) <= maximum
+    ):
         raise ApiError(400, "bad_limit", f"limit is a number from 1 to {maximum}")
     return int(text)
 

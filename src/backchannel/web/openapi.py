@@ -31,6 +31,19 @@ class Param:
     where: Literal["query", "path", "header"] = "query"
     schema_type: str = "string"
     required: bool = False
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def schema(self) -> Schema:
+        schema: Schema = {"type": self.schema_type}
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +59,51 @@ class RouteDoc:
     errors: tuple[int, ...] = ()
     login: bool = True  # needs a session (401 without)
     media: str = "application/json"
+    also_ok: tuple[int, ...] = ()  # other success statuses, with the same body
 
 
+# a cursor in a query or header: digits ("" is the same as none); one past
+# the largest (2**63 - 1) is a 400 like any other bad cursor
+_DIGITS = "^[0-9]*$"
 _ID = Param("id", "the network's id", "path", "integer", required=True)
-_AFTER = Param("after", "a cursor: only events after it (default: the latest)")
+_AFTER = Param("after", "a cursor: only events after it (default: the latest)", pattern=_DIGITS)
 _PAGE = (
-    Param("before", "a cursor: the page before it"),
-    Param("after", "a cursor: the page after it"),
-    Param("limit", "events per page, 1 to 1000 (default 100)", schema_type="integer"),
+    Param("before", "a cursor: the page before it", pattern=_DIGITS),
+    Param("after", "a cursor: the page after it", pattern=_DIGITS),
+    Param(
+        "limit",
+        "events per page, 1 to 1000 (default 100)",
+        schema_type="integer",
+        minimum=1,
+        maximum=1000,
+    ),
 )
-_EVENTS = {"type": "array", "items": {"type": "object", "description": "see docs/events.md"}}
-_USER = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+_CURSOR = {"type": "string", "pattern": "^[0-9]+$", "description": "a cursor: decimal digits"}
+_EVENT = {
+    "type": "object",
+    "description": "one event, with its cursor, network and target: see docs/events.md",
+    "properties": {"kind": {"type": "string"}, "time": {"type": "string"}, "cursor": _CURSOR},
+    "required": ["kind", "time", "cursor"],
+}
+_EVENTS = {"type": "array", "items": _EVENT}
+# OpenAPI 3.1 has no word for event streams: as tools read it, the schema of a
+# text/event-stream response describes each event (RFC-style fields), and
+# contentMediaType/contentSchema what its data holds
+_SSE_EVENT = {
+    "type": "object",
+    "description": "one Server-Sent Event: id is the event's cursor, data the event",
+    "properties": {
+        "id": _CURSOR,
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": _EVENT},
+        "retry": {"type": "integer"},
+    },
+}
+_USER = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    "required": ["id", "name"],
+}
 
 
 def _obj(**props: Schema) -> Schema:
@@ -66,6 +113,14 @@ def _obj(**props: Schema) -> Schema:
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
 _OK = _obj(ok={"type": "boolean"})
+_SESSION = _obj(
+    id=_STR,
+    created_at=_STR,
+    last_seen=_STR,
+    address=_STR,
+    user_agent=_STR,
+    current={"type": "boolean"},
+)
 
 ROUTE_DOCS: tuple[RouteDoc, ...] = (
     # --- login and sessions (backchannel.web.auth) ---
@@ -94,7 +149,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "/api/sessions",
         "The user's login sessions",
         "auth",
-        response=_obj(sessions={"type": "array", "items": {"type": "object"}}),
+        response=_obj(sessions={"type": "array", "items": _SESSION}),
     ),
     RouteDoc(
         "POST",
@@ -143,7 +198,8 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "auth",
         response=_obj(user=_USER),
         status=201,
-        errors=(404,),
+        also_ok=(200,),
+        errors=(404, 429),
         login=False,
     ),
     RouteDoc(
@@ -244,7 +300,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         m.JoinBody,
         _OK,
         params=(_ID,),
-        errors=(400, 404, 409, 422),
+        errors=(400, 404, 409, 422, 429),
     ),
     RouteDoc(
         "POST",
@@ -254,7 +310,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         m.PartBody,
         _OK,
         params=(_ID,),
-        errors=(400, 404, 409, 422),
+        errors=(400, 404, 409, 422, 429),
     ),
     RouteDoc(
         "POST",
@@ -315,10 +371,15 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "Long-poll: events after a cursor",
         "events",
         response=_obj(events=_EVENTS, cursor=_STR),
-        errors=(400,),
+        errors=(400, 429),
         params=(
             _AFTER,
-            Param("timeout", "seconds to wait (at most the poll timeout)", schema_type="number"),
+            Param(
+                "timeout",
+                "seconds to wait (at most the poll timeout)",
+                schema_type="number",
+                minimum=0,
+            ),
         ),
     ),
     RouteDoc(
@@ -326,10 +387,13 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "/api/events/stream",
         "Server-Sent Events: id is the cursor",
         "events",
-        response={"type": "string"},
+        response=_SSE_EVENT,
         media="text/event-stream",
-        errors=(400,),
-        params=(_AFTER, Param("Last-Event-ID", "resume after this cursor", "header")),
+        errors=(400, 429),
+        params=(
+            _AFTER,
+            Param("Last-Event-ID", "resume after this cursor", "header", pattern=_DIGITS),
+        ),
     ),
     RouteDoc(
         "GET",
@@ -338,7 +402,7 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "events",
         status=101,
         params=(_AFTER,),
-        errors=(400,),
+        errors=(400, 403, 429),
     ),
     RouteDoc(
         "GET",
@@ -380,7 +444,7 @@ def _operation(route: RouteDoc, refs: dict[tuple[type[BaseModel], str], Schema])
                 "in": p.where,
                 "required": p.required,
                 "description": p.description,
-                "schema": {"type": p.schema_type},
+                "schema": p.schema(),
             }
             for p in route.params
         ]
@@ -393,23 +457,39 @@ def _operation(route: RouteDoc, refs: dict[tuple[type[BaseModel], str], Schema])
         schema = refs[(response, "serialization")] if isinstance(response, type) else response
         ok = {"description": "success", "content": {route.media: {"schema": schema}}}
     responses: Schema = {str(route.status): ok}
+    for status in route.also_ok:
+        responses[str(status)] = {**ok, "description": _SUCCESSES.get(status, "success")}
     error = {"content": {"application/json": {"schema": refs[(m.ErrorBody, "serialization")]}}}
-    for status in sorted({*route.errors, *((401,) if route.login else ())}):
+    for status in sorted({*route.errors, *_implied_errors(route)}):
         responses[str(status)] = {"description": _ERRORS.get(status, "error"), **error}
     op["responses"] = responses
     return op
 
 
+def _implied_errors(route: RouteDoc) -> set[int]:
+    """What every route of its kind may answer: 401 without a session; 403
+    ``cross_site`` for a state-changing request from another site (csrf.py);
+    400, 413, 415 and 422 for a body (errors.read_json)."""
+    implied = {401} if route.login else set()
+    if route.method not in ("GET", "HEAD", "OPTIONS"):
+        implied.add(403)
+    if route.body is not None:
+        implied.update((400, 413, 415, 422))
+    return implied
+
+
+_SUCCESSES = {200: "success: nothing new was made (e.g. the browser's session already exists)"}
 _ERRORS = {
     400: "bad request: bad_json, bad_cursor, bad_line...",
     401: "unauthorized: no session",
-    403: "forbidden: e.g. target_refused (the server may not be reached)",
+    403: "forbidden: cross_site (a state-changing request from another site), "
+    "target_refused (the server may not be reached)...",
     404: "not_found: no such thing of this user's",
     409: "conflict: e.g. not_connected",
     413: "too_large",
     415: "unsupported_media_type: send application/json",
     422: "invalid: the body does not fit the schema",
-    429: "too many: attempts or queued lines",
+    429: "too many: failed logins, queued lines, lines a second, open streams, guests...",
 }
 
 
