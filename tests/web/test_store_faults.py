@@ -188,6 +188,11 @@ async def test_a_locked_database_is_reported_and_nothing_is_lost(
             elapsed, status, said = await _timed(history())
             assert status == 200 and elapsed < 1.0 and said == before, (elapsed, said)
             await asyncio.sleep(busy_ms / 1000)
+        # a change asked for meanwhile waits out the busy timeout, then is a clear 503
+        status, body = await alice.request("PATCH", f"/api/networks/{network}", {"name": "new"})
+        assert status == 503, body
+        assert body["error"]["code"] == "storage_unavailable", body
+        assert "locked" in body["error"]["message"], body
         logged = [r for r in caplog.records if r.name == "backchannel.session.user"]
         assert logged and "database is locked" in str(logged[0].exc_info[1]), logged
         assert time.monotonic() - locked_at > 2 * busy_ms / 1000  # held past several attempts
@@ -200,6 +205,8 @@ async def test_a_locked_database_is_reported_and_nothing_is_lost(
 
         assert await eventually(stored_all, timeout=60) == before + during  # once, in order
         assert await storage_error() == ""
+        status, body = await alice.request("PATCH", f"/api/networks/{network}", {"name": "new"})
+        assert status == 200 and body["name"] == "new", body  # asked again: done
         check = await db.read(lambda c: c.execute("PRAGMA integrity_check").fetchall())
         assert check == [("ok",)]
     finally:

@@ -10,6 +10,8 @@ sites can send without asking; 413 too large; 400 not JSON; 422 wrong fields).
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -26,6 +28,8 @@ __all__ = [
     "parse_json",
     "read_json",
 ]
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -67,6 +71,16 @@ async def api_error_middleware(request: web.Request, handler: Handler) -> web.St
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except sqlite3.OperationalError as exc:
+        # the database is locked by another process, or the disk is full: say so, and
+        # let the client try again (nothing stored is touched by a failed write)
+        log.warning("%s %s: storage unavailable: %s", request.method, request.path, exc)
+        return error_response(
+            503,
+            "storage_unavailable",
+            f"the server's storage is unavailable for now ({exc}); try again shortly",
+            {"Retry-After": "5"},
+        )
 
 
 def describe(exc: ValidationError) -> str:
