@@ -240,7 +240,7 @@ async def test_bad_input_is_reported_and_ignored(ngircd: NgIRCd, cli: Callable[.
     await proc.send("no channel yet")
     await proc.send("/frobnicate")
     await proc.send("/quit")
-    assert await proc.wait() == 0
+    assert await proc.wait() == 0, bytes(proc.stderr).decode()
     proc.check_output()
     assert "no conversation yet" in proc.err
     assert "unknown command /frobnicate" in proc.err
@@ -266,7 +266,7 @@ async def test_tls_with_pinned_fingerprint(inspircd: InspIRCd, cli: Callable[...
     status = await proc.registered()
     assert status["tls"] is True and status["port"] == inspircd.tls_port
     await proc.send("/quit")
-    assert await proc.wait() == 0
+    assert await proc.wait() == 0, bytes(proc.stderr).decode()
     proc.check_output()
 
 
@@ -296,7 +296,7 @@ async def test_tls_insecure(inspircd: InspIRCd, cli: Callable[..., Any]) -> None
     )
     await proc.registered()
     await proc.close_stdin()
-    assert await proc.wait() == 0
+    assert await proc.wait() == 0, bytes(proc.stderr).decode()
     proc.check_output()
 
 

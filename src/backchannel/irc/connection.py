@@ -38,10 +38,21 @@ def close_link(writer: asyncio.StreamWriter) -> None:
     be sent, since a peer that stopped reading would keep a polite close (and
     the socket) pending for ever."""
     transport = writer.transport
-    if transport.get_write_buffer_size():
+    if transport.is_closing():
+        return
+    if _unsent(transport):
         transport.abort()
     else:
         writer.close()
+
+
+def _unsent(transport: asyncio.BaseTransport) -> int:
+    """Bytes waiting to be sent; 0 once a TLS transport is torn down (its
+    ``get_write_buffer_size`` then fails)."""
+    try:
+        return int(transport.get_write_buffer_size())  # type: ignore[attr-defined]
+    except AttributeError:
+        return 0
 
 
 class Disconnect(Exception):
@@ -79,7 +90,7 @@ class Connection:
         writer = self.writer
         if writer.is_closing():
             return
-        unsent = writer.transport.get_write_buffer_size()
+        unsent = _unsent(writer.transport)
         if unsent > MAX_UNSENT:
             self._abort(f"The server stopped reading what we send ({unsent // 1024} KiB waiting)")
             return
