@@ -15,6 +15,7 @@ from backchannel.web.api_models import JoinBody, PartBody, QueryBody, ReadBody, 
 from backchannel.web.api_state import join_channel, open_query, part_channel, send_message
 from backchannel.web.auth import AuthedUser
 from backchannel.web.errors import ApiError, describe
+from backchannel.web.once import checked_key, run_once
 
 __all__ = ["CommandFailed", "run_command"]
 
@@ -46,12 +47,15 @@ async def run_command(
     if not isinstance(kind, str) or kind not in _COMMANDS:
         raise CommandFailed("bad_command", f"unknown command type {str(kind)[:40]!r}")
     model, action = _COMMANDS[kind]
-    fields = {k: v for k, v in command.items() if k not in ("id", "type", "network")}
+    fields = {k: v for k, v in command.items() if k not in ("id", "type", "network", "key")}
     if kind == "raw":  # {"type": "raw", "line": ...} is a send of one raw line
         fields = {"raw": fields.pop("line", None), **fields}
     try:
+        key = checked_key(command.get("key"))
         body = model.model_validate(fields)
-        result = await action(app, user.id, command.get("network"), body)
+        result = await run_once(
+            app, user.id, key, lambda: action(app, user.id, command.get("network"), body)
+        )
     except ValidationError as exc:
         raise CommandFailed("invalid", describe(exc)) from None
     except ApiError as exc:

@@ -33,6 +33,8 @@ from backchannel.web.auth import require_user
 from backchannel.web.errors import ApiError, read_json
 from backchannel.web.keys import HUB, MARKERS, NETWORKS, RUNTIMES
 from backchannel.web.limits import charge_lines, check_lines
+from backchannel.web.once import HEADER as ONCE_HEADER
+from backchannel.web.once import checked_key, run_once
 
 __all__ = [
     "ROUTES",
@@ -277,8 +279,11 @@ async def open_query(
 
 async def send(request: web.Request) -> web.StreamResponse:
     user, record = await owned_network(request)
+    key = checked_key(request.headers.get(ONCE_HEADER))  # a retry is sent once
     body = await read_json(request, SendBody)
-    result = await send_message(request.app, user.id, record.id, body)
+    result = await run_once(
+        request.app, user.id, key, lambda: send_message(request.app, user.id, record.id, body)
+    )
     return web.json_response(result.model_dump())
 
 

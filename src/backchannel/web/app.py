@@ -20,6 +20,7 @@ from backchannel.irc.targets import TargetPolicy
 from backchannel.session.gateway import GatewaySessions
 from backchannel.session.limits import AddressQuota
 from backchannel.session.manager import Runtimes
+from backchannel.session.once import OnceStore
 from backchannel.session.pacing import ConnectPacer
 from backchannel.session.user import Publish
 from backchannel.settings import Settings
@@ -46,6 +47,7 @@ from backchannel.web.keys import (
     LIMITS,
     MARKERS,
     NETWORKS,
+    ONCE,
     RUNTIMES,
     SETTINGS,
 )
@@ -183,6 +185,7 @@ def create_app(settings: Settings) -> web.Application:
     gateway = create_gateway(settings, limits.public_sessions)
     app[GATEWAY] = gateway
     app[LIMITS] = limits
+    app[ONCE] = OnceStore()
     _private_services(app, settings)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from backchannel.bus.hub import Hub
 from backchannel.session.gateway import GatewaySessions
 from backchannel.session.limits import Limits
 from backchannel.session.manager import Runtimes
+from backchannel.session.once import OnceStore
 from backchannel.settings import Settings
 from backchannel.store.db import Database
 from backchannel.store.events import EventStore
@@ -23,3 +24,4 @@ MARKERS = web.AppKey("markers", MarkerStore)
 HUB = web.AppKey("hub", Hub)
 RUNTIMES = web.AppKey("runtimes", Runtimes)
 LIMITS = web.AppKey("limits", Limits)
+ONCE = web.AppKey("once", OnceStore)

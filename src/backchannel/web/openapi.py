@@ -289,7 +289,16 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         "commands",
         m.SendBody,
         SendResult,
-        params=(_ID,),
+        params=(
+            _ID,
+            Param(
+                "Idempotency-Key",
+                "any printable text up to 100 characters; a retry with the same key (within "
+                "10 minutes) is answered from the first try and sent to IRC once",
+                "header",
+                pattern=r"^[ -~]{1,100}$",
+            ),
+        ),
         errors=(400, 404, 409, 422, 429),
     ),
     RouteDoc(

@@ -28,11 +28,11 @@ export function withQuery(path, params) {
 export function createApi() {
   const api = { onUnauthorized: null };
 
-  async function request(method, path, body) {
+  async function request(method, path, body, headers = {}) {
     const options = {
       method,
       credentials: "same-origin",
-      headers: { Accept: "application/json" },
+      headers: { Accept: "application/json", ...headers },
     };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
@@ -66,7 +66,7 @@ export function createApi() {
   }
 
   api.get = (path) => request("GET", path);
-  api.post = (path, body) => request("POST", path, body);
+  api.post = (path, body, headers) => request("POST", path, body, headers);
   api.patch = (path, body) => request("PATCH", path, body);
   api.del = (path) => request("DELETE", path);
   return api;

@@ -450,16 +450,19 @@ export class Transport {
 
   deliver(item) {
     const { qid, type, network, ...fields } = item;
-    return this.command(type, network, fields);
+    // the queue id is the command's idempotency key: if the link dies before the
+    // answer comes, the retry is answered from the first try, not sent twice
+    return this.command(type, network, fields, qid);
   }
 
   /** Runs a command now: on the WebSocket when one is open, else by REST. */
-  command(type, network, fields) {
+  command(type, network, fields, key = undefined) {
     if (this.link && this.link.isOpen && this.link.command) {
-      return this.link.command({ type, network, ...fields });
+      return this.link.command({ type, network, ...fields, ...(key ? { key } : {}) });
     }
     const route = ROUTES[type];
     if (!route) return Promise.reject(new ApiError(400, "bad_command", `unknown command ${type}`));
-    return this.api.post(`/api/networks/${network}/${route}`, fields);
+    const headers = key && type === "send" ? { "Idempotency-Key": key } : {};
+    return this.api.post(`/api/networks/${network}/${route}`, fields, headers);
   }
 }
