@@ -5,6 +5,7 @@ started again. No message is lost and none is shown twice."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -237,3 +238,66 @@ async def test_page_catches_up_after_backchannel_is_killed_and_restarted(
     await expect(log).to_contain_text(f"typed while it was down {t}")
     for text in ("first", "second", "third", "typed while it was down"):
         assert await count_in_log(page, f"{text} {t}") == 1, text
+
+
+async def test_a_command_whose_answer_was_lost_is_sent_once(
+    page: Page,
+    bc_server: BackchannelServer,
+    ngircd: NgIRCd,
+    page_monitor: PageMonitor,
+    people: list[IRCClient],
+) -> None:
+    """The socket dies after the server carried out a send but before its answer
+    reached the page: the page retries on the next link, with the same key, and
+    the message reaches IRC (and the log) once."""
+    page_monitor.allow(WS_TROUBLE)
+    t = tag()
+    lost = f"answer lost {t}"
+    dropped: list[int] = []  # the id of the command whose answer was dropped
+    closing: list[asyncio.Future[None]] = []
+
+    async def proxy(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if not dropped and isinstance(message, str) and lost in message:
+                dropped.append(json.loads(message)["id"])
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            if dropped and len(dropped) == 1 and isinstance(message, str):
+                data = json.loads(message)
+                if data.get("reply_to") == dropped[0]:
+                    dropped.append(-1)  # once: later sockets pass everything
+                    closing.append(
+                        asyncio.ensure_future(ws.close(code=4000, reason="the answer is lost"))
+                    )
+                    return
+            ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    await page.route_web_socket("**/api/ws**", proxy)
+    channel, me = f"#lost{t}", f"ls{t}"
+    op = await irc_user(ngircd.host, ngircd.port, f"op{t}", channel)
+    people.append(op)
+    await log_in(page, bc_server)
+    net = await add_network_api(page, bc_server, ngircd.host, ngircd.port, me, [channel])
+    await op.expect(lambda m: m.command == "JOIN" and m.nick == me, timeout=15)
+    await wait_joined(page, bc_server, net["id"], channel)
+    await open_conversation(page, channel)
+
+    await message_input(page).fill(lost)
+    await message_input(page).press("Enter")
+    await op.expect(said(me, lost))
+    async def answer_dropped() -> bool:
+        return len(dropped) == 2
+
+    await eventually(answer_dropped)  # the server answered; the page never heard it
+    await message_input(page).fill(f"after {t}")  # the page is live again
+    await message_input(page).press("Enter")
+    await op.expect(said(me, f"after {t}"))
+    await op.expect_none(said(me, lost), timeout=1.0)  # the retry was not sent again
+    await expect(message_log(page)).to_contain_text(f"after {t}")
+    assert await count_in_log(page, lost) == 1
