@@ -24,6 +24,10 @@ WINDOW = 2000
 WINDOW_BYTES = 128 * 1024
 
 
+def _cursor(event: StoredEvent) -> int:
+    return event.cursor
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
@@ -59,7 +63,16 @@ class UserHub:
         if not events:
             return
         recent = self._recent
-        recent.extend(events)
+        if recent and events[0].cursor < recent[-1].cursor:
+            # published out of cursor order (must not happen: each user's writers
+            # publish in commit order): kept sorted all the same, else a reader
+            # could be shown a later cursor first, or find `latest` above its cursor
+            # and nothing after it in the window (and the WebSocket pump would spin)
+            merged = sorted([*recent, *events], key=_cursor)
+            recent.clear()
+            recent.extend(merged)
+        else:
+            recent.extend(events)
         self._bytes += sum(len(e.data_json) for e in events)
         # the newest batch stays whole: a subscriber that follows live reads
         # it from memory, never from the store

@@ -77,6 +77,10 @@ class UserRuntime:
         self._event_data = EventData()
         self._last_key: tuple[object, str, str] = (None, "", "")
         self._store = GroupCommit.for_store(events)
+        # held from a commit of this user's events to its publish: every writer
+        # (the persist loop, read markers) publishes in the order it committed
+        self._in_order = asyncio.Lock()
+        self._writes: set[asyncio.Future[list[StoredEvent]]] = set()
         self.read_gate.set()
         self._persister = asyncio.create_task(self._persist_loop(), name=f"persist {user_id}")
 
@@ -121,6 +125,7 @@ class UserRuntime:
             *(self.stop_network(nid, message) for nid in list(self.networks)),
             return_exceptions=True,
         )
+        await asyncio.gather(*self._writes, return_exceptions=True)
         await self.flush()
         self._persister.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -194,7 +199,9 @@ class UserRuntime:
             batch = self._pending[:MAX_BATCH]
             del self._pending[:MAX_BATCH]
             try:
-                stored = await self._store.append(batch)
+                async with self._in_order:
+                    stored = await self._store.append(batch)
+                    self.publish(stored)
             except Exception as exc:
                 # keep the batch and try again, backing off: a busy or full disk must not
                 # lose events; the error is shown to the user (/api/state) meanwhile
@@ -205,9 +212,27 @@ class UserRuntime:
                 self._store_failures += 1
                 continue
             self.store_error, self._store_failures = None, 0
-            self.publish(stored)
             if len(self._pending) < HIGH_WATER // 2:
                 self.read_gate.set()
+
+    async def store_and_publish(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Store events that come from elsewhere than a network (a read
+        marker), then publish them, in cursor order with the persist loop's: a
+        subscriber shown a later cursor first would never see the earlier ones.
+
+        Shielded: a caller cancelled meanwhile (a request whose client went
+        away) does not stop the events from being published once stored, else
+        subscribers following live would never see them."""
+        task = asyncio.ensure_future(self._store_then_publish(events))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return await asyncio.shield(task)
+
+    async def _store_then_publish(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        async with self._in_order:
+            stored = await self._store.append(events)
+            self.publish(stored)
+        return stored
 
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until every event emitted so far is stored and published."""

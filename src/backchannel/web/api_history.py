@@ -15,7 +15,7 @@ from backchannel.web.api_models import ReadBody, Route, parse_cursor, parse_limi
 from backchannel.web.api_networks import fold_target, network_of, owned_network, runner_of
 from backchannel.web.auth import require_user
 from backchannel.web.errors import ApiError, read_json
-from backchannel.web.keys import EVENTS, HUB, MARKERS, NETWORKS
+from backchannel.web.keys import EVENTS, HUB, MARKERS, NETWORKS, RUNTIMES
 
 __all__ = ["ROUTES", "HistoryPage", "ReadResult", "SearchResults", "mark_read"]
 
@@ -147,8 +147,8 @@ async def mark_read(
             text="",
             data={"kind": "read", "time": now, "batch": None, "cursor_read": str(cursor)},
         )
-        stored = await app[EVENTS].append([event])  # persist, then publish
-        hub.publish(stored)
+        # persist, then publish, in order with the user's other events
+        await (await app[RUNTIMES].for_user(user_id)).store_and_publish([event])
     return ReadResult(target=body.target, marker=str(marker))
 
 
