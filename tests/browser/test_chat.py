@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import BrowserContext, Dialog, Page, expect
 
 from tests.browser.conftest import start_server
 from tests.browser.helpers import (
@@ -318,3 +318,44 @@ async def test_tab_completes_a_nick(
     await box.press_sequentially(f"hi tabby{t[:1]}")
     await box.press("Tab")
     await expect(box).to_have_value(re.compile(rf"^hi {nick}[:,]? ?$"))
+
+
+async def test_a_private_conversation_can_be_closed_and_comes_back_with_a_message(
+    page: Page,
+    context: BrowserContext,
+    bc_server: BackchannelServer,
+    chat_net: ChatNetwork,
+    inspircd: InspIRCd,
+    people: list[IRCClient],
+) -> None:
+    t = tag()
+    nick = f"cq{t}"
+    friend = await person(people, inspircd, nick, CHANNEL)
+    await open_channel(page, bc_server)
+    other = await context.new_page()  # a second tab of the same user
+    await other.goto(bc_server.url)
+    await friend.send(f"PRIVMSG {chat_net.nick} :hello there {t}")
+    for tab in (page, other):
+        await expect(conversation(tab, nick)).to_be_visible()
+    await open_conversation(page, nick)
+    await expect(message_log(page)).to_contain_text(f"hello there {t}")
+
+    # its close button: gone here, and in the other tab; this tab shows the network
+    await nav(page).get_by_role("button", name=f"Close {nick}", exact=True).click()
+    for tab in (page, other):
+        await expect(conversation(tab, nick)).to_have_count(0)
+    await expect(message_log(page)).not_to_contain_text(f"hello there {t}")
+
+    # a new message opens it again, with its history
+    await friend.send(f"PRIVMSG {chat_net.nick} :back again {t}")
+    await expect(conversation(page, nick)).to_be_visible()
+    await open_conversation(page, nick)
+    await expect(message_log(page)).to_contain_text(f"back again {t}")
+    await expect(message_log(page)).to_contain_text(f"hello there {t}")
+
+    # and /close closes the one open
+    await message_input(page).fill("/close")
+    await message_input(page).press("Enter")
+    for tab in (page, other):
+        await expect(conversation(tab, nick)).to_have_count(0)
+    await other.close()

@@ -40,7 +40,7 @@ def targets_of(event: Event, is_channel: Callable[[str], bool]) -> tuple[str, ..
     if kind in ("quit", "nick"):
         channels = getattr(event, "channels", ())
         return tuple(channels) if channels else ("",)
-    if kind == "query":
+    if kind in ("query", "query_closed"):
         nick = getattr(event, "nick", "")
         return (nick,) if isinstance(nick, str) and nick else ("",)
     return ("",)

@@ -180,6 +180,14 @@ class NetworkState:
         self.queries[nick] = Query(nick)
         return True
 
+    def close_query(self, nick: str) -> bool:
+        """Forget ``nick`` as a query target; True when it was one. A new
+        message from or to them opens it again."""
+        if nick not in self.queries:
+            return False
+        del self.queries[nick]
+        return True
+
     def set_isupport(self, isupport: ISupport) -> None:
         self.isupport = isupport
         casemap = casemap_for(isupport.tokens.get("CASEMAPPING"))

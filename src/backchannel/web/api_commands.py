@@ -1,5 +1,5 @@
 """Commands sent on the WebSocket: the same actions as the REST routes
-(``send``, ``raw``, ``join``, ``part``, ``query``, ``read``), validated by the same
+(``send``, ``raw``, ``join``, ``part``, ``query``, ``close``, ``read``), validated by the same
 models and carried out by the same functions."""
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ from pydantic import BaseModel, ValidationError
 
 from backchannel.web.api_history import mark_read
 from backchannel.web.api_models import JoinBody, PartBody, QueryBody, ReadBody, SendBody
-from backchannel.web.api_state import join_channel, open_query, part_channel, send_message
+from backchannel.web.api_state import (
+    close_query,
+    join_channel,
+    open_query,
+    part_channel,
+    send_message,
+)
 from backchannel.web.auth import AuthedUser
 from backchannel.web.errors import ApiError, describe
 from backchannel.web.once import checked_key, run_once
@@ -35,6 +41,7 @@ _COMMANDS: dict[str, tuple[type[BaseModel], Action]] = {
     "join": (JoinBody, join_channel),
     "part": (PartBody, part_channel),
     "query": (QueryBody, open_query),
+    "close": (QueryBody, close_query),
     "read": (ReadBody, mark_read),
 }
 

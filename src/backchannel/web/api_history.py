@@ -120,6 +120,25 @@ async def search(request: web.Request) -> web.StreamResponse:
     )
 
 
+def local_event(
+    user_id: int, network_id: int, target: str, target_key: str, kind: str, **fields: str
+) -> NewEvent:
+    """An event the user caused here rather than IRC (a read marker, a closed
+    query), to store and publish like the others."""
+    now = str(jsonable(datetime.now(UTC)))
+    return NewEvent(
+        user_id=user_id,
+        network_id=network_id,
+        target=target,
+        target_key=target_key,
+        kind=kind,
+        time=now,
+        nick="",
+        text="",
+        data={"kind": kind, "time": now, "batch": None, **fields},
+    )
+
+
 async def mark_read(
     app: web.Application, user_id: int, network_id: object, body: ReadBody
 ) -> ReadResult:
@@ -135,18 +154,7 @@ async def mark_read(
     key = fold_target(runner_of(app, user_id, record.id), body.target)
     marker = await app[MARKERS].set(user_id, record.id, key, cursor)
     if marker == cursor:
-        now = str(jsonable(datetime.now(UTC)))
-        event = NewEvent(
-            user_id=user_id,
-            network_id=record.id,
-            target=body.target,
-            target_key=key,
-            kind="read",
-            time=now,
-            nick="",
-            text="",
-            data={"kind": "read", "time": now, "batch": None, "cursor_read": str(cursor)},
-        )
+        event = local_event(user_id, record.id, body.target, key, "read", cursor_read=str(cursor))
         # persist, then publish, in order with the user's other events
         await (await app[RUNTIMES].for_user(user_id)).store_and_publish([event])
     return ReadResult(target=body.target, marker=str(marker))

@@ -20,7 +20,8 @@ from backchannel.state.events.messages import QueryOpened
 from backchannel.state.network import NetworkState
 from backchannel.store.markers import Unread
 from backchannel.store.networks import NetworkRecord
-from backchannel.web.api_models import JoinBody, PartBody, QueryBody, Route, SendBody
+from backchannel.web.api_history import local_event, mark_read
+from backchannel.web.api_models import JoinBody, PartBody, QueryBody, ReadBody, Route, SendBody
 from backchannel.web.api_networks import (
     check_channel_room,
     fold_target,
@@ -277,6 +278,26 @@ async def open_query(
     return body.nick
 
 
+async def close_query(
+    app: web.Application, user_id: int, network_id: object, body: QueryBody
+) -> None:
+    """Close a private conversation: it is marked read and leaves the state
+    (and ``/api/state``); a ``query_closed`` event tells the user's other
+    sessions. Its history is kept, and a new message opens it again."""
+    record = await network_of(app, user_id, network_id)
+    runner = runner_of(app, user_id, record.id)
+    if runner is not None and runner.client.state.is_channel(body.nick):
+        raise ApiError(422, "invalid", f"nick: {body.nick!r} is a channel: part it instead")
+    latest = (await app[HUB].for_user(user_id)).latest
+    if latest:
+        await mark_read(app, user_id, record.id, ReadBody(target=body.nick, cursor=str(latest)))
+    if runner is not None:
+        runner.client.state.close_query(body.nick)
+    key = fold_target(runner, body.nick)
+    event = local_event(user_id, record.id, body.nick, key, "query_closed", nick=body.nick)
+    await (await app[RUNTIMES].for_user(user_id)).store_and_publish([event])
+
+
 async def send(request: web.Request) -> web.StreamResponse:
     user, record = await owned_network(request)
     key = checked_key(request.headers.get(ONCE_HEADER))  # a retry is sent once
@@ -299,6 +320,12 @@ async def part(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
+async def close(request: web.Request) -> web.StreamResponse:
+    user, record = await owned_network(request)
+    await close_query(request.app, user.id, record.id, await read_json(request, QueryBody))
+    return web.json_response({"ok": True})
+
+
 async def query(request: web.Request) -> web.StreamResponse:
     user, record = await owned_network(request)
     body = await read_json(request, QueryBody)
@@ -313,4 +340,5 @@ ROUTES: list[Route] = [
     ("POST", _ONE + "/join", join),
     ("POST", _ONE + "/part", part),
     ("POST", _ONE + "/query", query),
+    ("POST", _ONE + "/close", close),
 ]

@@ -331,6 +331,16 @@ ROUTE_DOCS: tuple[RouteDoc, ...] = (
         params=(_ID,),
         errors=(400, 404, 409, 422),
     ),
+    RouteDoc(
+        "POST",
+        "/api/networks/{id}/close",
+        "Close a private conversation (marked read; its history is kept)",
+        "commands",
+        m.QueryBody,
+        _obj(ok={"type": "boolean"}),
+        params=(_ID,),
+        errors=(400, 404, 422),
+    ),
     # --- scrollback ---
     RouteDoc(
         "GET",

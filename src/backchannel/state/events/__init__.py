@@ -31,6 +31,7 @@ from backchannel.state.events.messages import (
     CtcpRequest,
     Notice,
     Privmsg,
+    QueryClosed,
     QueryOpened,
 )
 from backchannel.state.events.server import (
@@ -82,6 +83,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CtcpRequest,
     CtcpReply,
     QueryOpened,
+    QueryClosed,
     BatchStarted,
     BatchEnded,
     StandardReply,
@@ -117,6 +119,7 @@ __all__ = [
     "Notice",
     "Parted",
     "Privmsg",
+    "QueryClosed",
     "QueryOpened",
     "Quit",
     "RealnameChanged",

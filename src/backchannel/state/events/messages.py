@@ -7,7 +7,16 @@ from typing import ClassVar
 
 from backchannel.state.events.base import Event
 
-__all__ = ["Action", "ChatEvent", "CtcpReply", "CtcpRequest", "Notice", "Privmsg", "QueryOpened"]
+__all__ = [
+    "Action",
+    "ChatEvent",
+    "CtcpReply",
+    "CtcpRequest",
+    "Notice",
+    "Privmsg",
+    "QueryClosed",
+    "QueryOpened",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,4 +77,12 @@ class QueryOpened(Event):
     """A private conversation with ``nick`` became known."""
 
     kind: ClassVar[str] = "query"
+    nick: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueryClosed(Event):
+    """The user closed the private conversation with ``nick`` (its history is kept)."""
+
+    kind: ClassVar[str] = "query_closed"
     nick: str

@@ -9,6 +9,7 @@ export const HELP = [
   ["/part [#channel] [reason]", "leave a channel (default: this one)"],
   ["/msg nick text", "send a private message"],
   ["/query nick [text]", "open a private conversation"],
+  ["/close", "close this private conversation (in a channel: leave it)"],
   ["/me text", "send an action"],
   ["/notice target text", "send a notice"],
   ["/nick newnick", "change your nick"],
@@ -95,6 +96,13 @@ export async function runLine(line, target, env) {
       if (text) return send({ target: nick, text });
       return undefined;
     }
+    case "close":
+    case "wc":
+      if (target.type === "query") return env.closeQuery(target);
+      if (target.type === "channel") {
+        return env.transport.enqueue({ type: "part", network: net.id, channel: target.name, reason: args.trim() });
+      }
+      throw new CommandError("/close closes a private conversation or leaves a channel.");
     case "me":
       needArgs("/me text");
       if (target.name === "") throw new CommandError("/me needs a channel or a private conversation.");

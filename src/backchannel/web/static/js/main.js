@@ -174,6 +174,7 @@ class Chat {
     this.sidebar = new Sidebar(store, {
       select: (target) => this.switchTo(target.network.id, target.name),
       editNetwork: (net) => this.editNetwork(net),
+      closeQuery: (target) => this.closeQuery(target),
       addNetwork: () => this.openPanel("./views/network_form.js", "openNetworkForm", null),
       search: () => this.openPanel("./views/search.js", "openSearch"),
       mentions: () => this.openPanel("./views/mentions.js", "openMentions"),
@@ -193,6 +194,7 @@ class Chat {
       list: this.list,
       switchTo: (networkId, name) => this.switchTo(networkId, name),
       openQuery: (net, nick) => this.openQuery(net, nick, true),
+      closeQuery: (target) => this.closeQuery(target),
       current: () => store.current,
     });
 
@@ -311,6 +313,13 @@ class Chat {
     const index = targets.indexOf(this.store.current);
     const next = targets[(index + delta + targets.length) % targets.length];
     this.switchTo(next.network.id, next.name);
+  }
+
+  /** Close a private conversation here at once; the server tells the other sessions. */
+  closeQuery(target) {
+    if (!target || target.type !== "query") return undefined;
+    this.store.removeTarget(target);
+    return this.transport.enqueue({ type: "close", network: target.network.id, nick: target.name });
   }
 
   async openQuery(net, nick, fromCommand = false) {

@@ -23,7 +23,7 @@ export const PREFIX_SYMBOLS = "~&@%+";
 
 /** Event kinds kept in a conversation's log (shown in the message list). */
 const HIDDEN = new Set([
-  "read", "query", "names", "batch_start", "batch_end", "isupport", "caps", "lag",
+  "read", "query", "query_closed", "names", "batch_start", "batch_end", "isupport", "caps", "lag",
   "topic_who_time", "account", "chghost", "setname",
 ]);
 export function isShown(event) {
@@ -251,6 +251,12 @@ export class Store extends EventTarget {
     if (kind === "read") {
       const target = net.targets.get(fold(name));
       if (target) this.applyRead(target, event.cursor_read);
+      return;
+    }
+    if (kind === "query_closed") {
+      // closed here or in another session of this user
+      const target = net.targets.get(fold(name));
+      if (target && target.type === "query") this.removeTarget(target);
       return;
     }
     if (kind === "part" && event.self) {

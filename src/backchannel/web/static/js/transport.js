@@ -49,7 +49,7 @@ function writeJson(key, value) {
   }
 }
 
-const ROUTES = { send: "send", join: "join", part: "part", query: "query", read: "read" };
+const ROUTES = { send: "send", join: "join", part: "part", query: "query", close: "close", read: "read" };
 
 // --- the three kinds of link ---------------------------------------------------------
 // Each takes the cursor to resume after and handlers {open, events, fail};

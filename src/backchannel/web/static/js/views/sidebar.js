@@ -85,6 +85,11 @@ export class Sidebar {
         if (net) this.handlers.editNetwork(net);
         return;
       }
+      if (b.dataset.close) {
+        const item = this.items.get(b.dataset.close);
+        if (item) this.handlers.closeQuery(item.target);
+        return;
+      }
       const item = this.items.get(b.dataset.key);
       if (item) this.handlers.select(item.target);
     });
@@ -128,6 +133,12 @@ export class Sidebar {
       for (const target of targets) {
         const item = el("li");
         item.appendChild(this.item(target, target.name, `target ${target.type}-target`));
+        if (target.type === "query") {
+          const close = button("icon-button close-query", `Close ${target.name}`, "×");
+          close.dataset.close = `${net.id}/${target.key}`;
+          item.classList.add("closable");
+          item.appendChild(close);
+        }
         list.appendChild(item);
       }
       li.appendChild(list);
