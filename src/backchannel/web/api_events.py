@@ -48,7 +48,8 @@ async def events_poll(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise ApiError(400, "bad_timeout", "timeout must be a number of seconds") from None
     timeout = max(0.0, min(timeout, poll_timeout))
-    with stream_slot(request, user_id), hub.subscribed():
+    # (a graceful shutdown cancels a waiting poll: the client asks again elsewhere)
+    with stream_slot(request, user_id), hub.subscribed(), request.app[STREAMS].stream():
         if hub.latest <= after:
             await hub.wait(after, timeout)
         events = await hub.read(after, PAGE)

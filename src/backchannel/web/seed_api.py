@@ -21,6 +21,7 @@ from backchannel.web.auth import current_user
 from backchannel.web.keys import GATEWAY, LIMITS, SETTINGS
 from backchannel.web.limits import client_address
 from backchannel.web.security import is_cross_site
+from backchannel.web.streams import STREAMS
 
 __all__ = ["SESSION_COOKIE", "add_seed_routes"]
 
@@ -145,7 +146,7 @@ async def pull(request: web.Request) -> web.StreamResponse:
         streams.check(key, address)
     except LimitExceeded as exc:
         return _error(exc.message, 429)
-    with streams.hold(key, address):
+    with streams.hold(key, address), request.app[STREAMS].stream():
         return await _wait_and_take(request, session, conn)
 
 

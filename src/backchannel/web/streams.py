@@ -1,7 +1,8 @@
-"""Open streams (WebSockets, SSE responses) of this process, so a graceful
-shutdown ends them at once instead of waiting for its timeout: sockets are
-closed with 1001 (going away), event streams are ended; clients reconnect and
-resume from their cursor."""
+"""Open streams (WebSockets, SSE responses, waiting long-polls) of this
+process, so a graceful shutdown ends them at once instead of waiting for its
+timeout: sockets are closed with 1001 (going away), event streams and polls
+are ended; clients reconnect and resume from their cursor (a poll ended so
+has taken nothing)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class OpenStreams:
 
     @contextlib.contextmanager
     def stream(self) -> Iterator[None]:
-        """The current handler task serves an event stream until cancelled."""
+        """The current handler task serves an event stream (or waits in a
+        long-poll) until cancelled."""
         task = asyncio.current_task()
         if task is not None:
             self.tasks.add(task)
