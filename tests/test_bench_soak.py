@@ -1,5 +1,5 @@
 """The soak test of bench/ (issue 7) runs small (``--quick``: 20 users, 5
-channels, 20 s, a SIGKILL and a SIGTERM restart, clients dropping every few
+channels, 30 s, a SIGKILL and a SIGTERM restart, clients dropping every few
 seconds) and its checker finds nothing wrong: every client saw every stored
 event of its user exactly once and in order, everything the IRC server wrote
 was stored (but the unstored tail of a killed process), and the server's

@@ -55,6 +55,27 @@ def said(nick: str, text: str) -> Any:
     return lambda m: m.command == "PRIVMSG" and m.nick == nick and m.param(-1) == text
 
 
+async def in_channel_with_op(
+    page: Page,
+    server: BackchannelServer,
+    irc: NgIRCd,
+    people: list[IRCClient],
+    channel: str,
+    me: str,
+    op_nick: str,
+) -> tuple[IRCClient, dict[str, Any]]:
+    """An IRC user ``op_nick`` in ``channel``; the page logged in, with a network
+    (nick ``me``) that joined it, showing the channel. The op and the network."""
+    op = await irc_user(irc.host, irc.port, op_nick, channel)
+    people.append(op)
+    await log_in(page, server)
+    net = await add_network_api(page, server, irc.host, irc.port, me, [channel])
+    await op.expect(lambda m: m.command == "JOIN" and m.nick == me, timeout=15)
+    await wait_joined(page, server, net["id"], channel)
+    await open_conversation(page, channel)
+    return op, net
+
+
 async def network_status(page: Page, server: BackchannelServer, network_id: int) -> dict[str, Any]:
     resp = await page.request.get(f"{server.url}/api/networks/{network_id}")
     status: dict[str, Any] = (await resp.json())["status"] or {}
@@ -142,13 +163,7 @@ async def test_long_poll_when_websockets_and_streams_are_blocked(
 
     t = tag()
     channel, me = f"#lp{t}", f"lp{t}"
-    op = await irc_user(ngircd.host, ngircd.port, f"op{t}", channel)
-    people.append(op)
-    await log_in(page, bc_server)
-    net = await add_network_api(page, bc_server, ngircd.host, ngircd.port, me, [channel])
-    await op.expect(lambda m: m.command == "JOIN" and m.nick == me, timeout=15)
-    await wait_joined(page, bc_server, net["id"], channel)
-    await open_conversation(page, channel)
+    op, _ = await in_channel_with_op(page, bc_server, ngircd, people, channel, me, f"op{t}")
 
     await op.send(f"PRIVMSG {channel} :over the long-poll {t}")
     await expect(message_log(page)).to_contain_text(f"over the long-poll {t}")
@@ -189,13 +204,7 @@ async def test_page_catches_up_after_backchannel_is_killed_and_restarted(
     server = own_server
     t = tag()
     channel, me = f"#kr{t}", f"kr{t}"
-    op = await irc_user(ngircd.host, ngircd.port, f"op{t}", channel)
-    people.append(op)
-    await log_in(page, server)
-    net = await add_network_api(page, server, ngircd.host, ngircd.port, me, [channel])
-    await op.expect(lambda m: m.command == "JOIN" and m.nick == me, timeout=15)
-    await wait_joined(page, server, net["id"], channel)
-    await open_conversation(page, channel)
+    op, net = await in_channel_with_op(page, server, ngircd, people, channel, me, f"op{t}")
     log = message_log(page)
     await op.send(f"PRIVMSG {channel} :first {t}")
     await expect(log).to_contain_text(f"first {t}")
@@ -280,13 +289,7 @@ async def test_a_command_whose_answer_was_lost_is_sent_once(
 
     await page.route_web_socket("**/api/ws**", proxy)
     channel, me = f"#lost{t}", f"ls{t}"
-    op = await irc_user(ngircd.host, ngircd.port, f"op{t}", channel)
-    people.append(op)
-    await log_in(page, bc_server)
-    net = await add_network_api(page, bc_server, ngircd.host, ngircd.port, me, [channel])
-    await op.expect(lambda m: m.command == "JOIN" and m.nick == me, timeout=15)
-    await wait_joined(page, bc_server, net["id"], channel)
-    await open_conversation(page, channel)
+    op, _ = await in_channel_with_op(page, bc_server, ngircd, people, channel, me, f"op{t}")
 
     await message_input(page).fill(lost)
     await message_input(page).press("Enter")

@@ -31,12 +31,14 @@ async def test_a_repeated_key_reaches_irc_once(make_world, ngircd):
         ws = await open_ws(alice)
         try:
             command = {"type": "send", "network": room.nid, "target": room.channel,
-                       "text": "only once", "key": "q-1"}
+                       "text": "only once", "idempotency_key": "q-1"}
             first = await ws.command({"id": 1, **command})
             again = await ws.command({"id": 2, **command})  # the retry of a lost answer
             assert first == {"reply_to": 1, "ok": True, "result": {"ok": True, "lines": 1}}
             assert again == {**first, "reply_to": 2}
-            other = await ws.command({"id": 3, **command, "key": "q-2", "text": "twice"})
+            other = await ws.command(
+                {"id": 3, **command, "idempotency_key": "q-2", "text": "twice"}
+            )
             assert other["ok"] is True
         finally:
             await ws.close()
@@ -69,7 +71,8 @@ async def test_a_bad_key_is_refused_and_nothing_is_sent(make_world, ngircd):
         ws = await open_ws(room.user)
         try:
             reply = await ws.command({"id": 1, "type": "send", "network": room.nid,
-                                      "target": room.channel, "text": "refused", "key": 7})
+                                      "target": room.channel, "text": "refused",
+                                      "idempotency_key": 7})
             assert reply["ok"] is False and reply["error"] == "bad_key", reply
         finally:
             await ws.close()

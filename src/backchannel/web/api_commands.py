@@ -54,11 +54,13 @@ async def run_command(
     if not isinstance(kind, str) or kind not in _COMMANDS:
         raise CommandFailed("bad_command", f"unknown command type {str(kind)[:40]!r}")
     model, action = _COMMANDS[kind]
-    fields = {k: v for k, v in command.items() if k not in ("id", "type", "network", "key")}
+    fields = {
+        k: v for k, v in command.items() if k not in ("id", "type", "network", "idempotency_key")
+    }
     if kind == "raw":  # {"type": "raw", "line": ...} is a send of one raw line
         fields = {"raw": fields.pop("line", None), **fields}
     try:
-        key = checked_key(command.get("key"))
+        key = checked_key(command.get("idempotency_key"))
         body = model.model_validate(fields)
         result = await run_once(
             app, user.id, key, lambda: action(app, user.id, command.get("network"), body)

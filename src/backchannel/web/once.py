@@ -1,6 +1,7 @@
 """Idempotency keys on commands (see :mod:`backchannel.session.once`): the
-``Idempotency-Key`` header of the REST command routes, the ``key`` field of
-WebSocket commands."""
+``Idempotency-Key`` header of the REST command routes, the
+``idempotency_key`` field of WebSocket commands (not ``key``: a join's
+channel key is called so)."""
 
 from __future__ import annotations
 

@@ -458,7 +458,7 @@ export class Transport {
   /** Runs a command now: on the WebSocket when one is open, else by REST. */
   command(type, network, fields, key = undefined) {
     if (this.link && this.link.isOpen && this.link.command) {
-      return this.link.command({ type, network, ...fields, ...(key ? { key } : {}) });
+      return this.link.command({ type, network, ...fields, ...(key ? { idempotency_key: key } : {}) });
     }
     const route = ROUTES[type];
     if (!route) return Promise.reject(new ApiError(400, "bad_command", `unknown command ${type}`));
