@@ -3,6 +3,8 @@ running server)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from backchannel.session.limits import (
@@ -61,10 +63,11 @@ def test_an_ipv6_host_cannot_dodge_the_address_limit_by_changing_address() -> No
 
 def test_zero_is_no_limit() -> None:
     streams = StreamCounter(0, 0)
-    holds = [streams.hold(1, "a") for _ in range(100)]
-    for hold in holds:
-        hold.__enter__()
-    streams.check(1, "a")
+    with contextlib.ExitStack() as held:
+        for _ in range(100):
+            held.enter_context(streams.hold(1, "a"))
+        streams.check(1, "a")
+        assert streams.open_for(1) == 100
     budget = LineBudget(0, 0)
     for _ in range(1000):
         budget.check("u")
