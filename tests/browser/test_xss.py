@@ -8,9 +8,9 @@ search and mentions), realnames and user@host (WHOIS replies; our realname in th
 form), server lines (welcome, numerics, MOTD, server notices, FAIL, ERROR, INVITE, nick
 errors), the network name (typed in the network form), link text and URLs (javascript:,
 data:, vbscript:, quotes and angle brackets in URLs), mIRC formatting edge cases (codes
-inside tags and entities, unterminated codes), and desktop notifications. Away messages
-(AWAY, WHOIS 301) and part and quit reasons are sent too, though the page does not show
-them: they must not run either.
+inside tags and entities, unterminated codes), part and quit reasons, away replies (WHOIS
+301), and desktop notifications. Away changes of others (AWAY, by away-notify) are sent too,
+though the page does not show them: they must not run either.
 
 Message text and topics come from a real ngircd; nicks, channel names and server lines that
 a real server refuses come from the scripted fake server (tests/support/fakeircd.py).
@@ -609,6 +609,7 @@ async def test_hostile_names_and_server_lines_from_a_scripted_server(
             f"{NICKS[0]} {USER} {HOST}: {REALNAME}",
             f"{NICKS[0]} {s}: {TEXTS[6]}",
             f"{NICKS[0]}: @{main} {CHANNELS[1]}",
+            f"{NICKS[0]} is away: {AWAY}",
             f"{NICKS[1]}: No such nick {TEXTS[7]}",
             f"Nick {NICKS[2]} refused: Nickname is already in use {TEXTS[8]}",
             f"FAIL {NICKS[3]} BAD_{t}: {TEXTS[9]}",

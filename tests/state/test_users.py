@@ -54,6 +54,7 @@ def test_away_notify() -> None:
     state = in_channel()
     event = only(feed(state, ":alice!a@h AWAY :Gone fishing"), AwayChanged)
     assert (event.nick, event.message, event.self) == ("alice", "Gone fishing", False)
+    assert event.reply is False  # an away-notify change
     assert state.users["alice"].away == "Gone fishing"
     event = only(feed(state, ":alice!a@h AWAY"), AwayChanged)
     assert event.message is None and state.users["alice"].away is None
@@ -63,6 +64,7 @@ def test_away_reply_301() -> None:
     state = in_channel()
     event = only(feed(state, ":srv 301 me alice :At lunch"), AwayChanged)
     assert event.message == "At lunch" and state.users["alice"].away == "At lunch"
+    assert event.reply is True
     event = only(feed(state, ":srv 301 me stranger :Away"), AwayChanged)
     assert "stranger" not in state.users
 

@@ -21,12 +21,15 @@ class NickChanged(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AwayChanged(Event):
-    """``message`` None: back; "" away with an unknown message (306)."""
+    """``message`` None: back; "" away with an unknown message (306).
+    ``reply``: a 301 answer (to WHOIS, or to a message we sent them), not a
+    change announced by away-notify."""
 
     kind: ClassVar[str] = "away"
     nick: str
     message: str | None
     self: bool
+    reply: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,7 +56,9 @@ def on_away_reply(state: NetworkState, msg: Message, time: datetime) -> list[Eve
     user = state.users.get(nick)
     if user is not None:
         user.away = message
-    return [AwayChanged(time=time, nick=nick, message=message, self=state.is_me(nick))]
+    return [
+        AwayChanged(time=time, nick=nick, message=message, self=state.is_me(nick), reply=True)
+    ]
 
 
 def on_our_away(state: NetworkState, msg: Message, time: datetime) -> list[Event]:

@@ -28,7 +28,8 @@ const HIDDEN = new Set([
 ]);
 export function isShown(event) {
   if (HIDDEN.has(event.kind)) return false;
-  if (event.kind === "away") return !!event.self;
+  // our own status, and answers (WHOIS, messaging someone away); not every away-notify
+  if (event.kind === "away") return !!event.self || !!event.reply;
   return true;
 }
 

@@ -157,6 +157,7 @@ function systemText(event) {
         ? `${event.nick} invited you to ${event.channel}`
         : `${event.nick} invited ${event.target} to ${event.channel}`;
     case "away":
+      if (!event.self) return `${event.nick} is away${event.message ? `: ${event.message}` : ""}`;
       return event.message === null ? "You are no longer marked as away." : "You are marked as away.";
     case "ctcp_request":
       return event.self
