@@ -122,3 +122,20 @@ async def test_quit_sends_quit_and_stops() -> None:
         assert await fc.expect("QUIT") == "QUIT :bye now"
         assert eng.statuses()[-1].state == "disconnected"
         assert len(srv.clients) == 1
+
+
+async def test_what_the_server_sends_before_it_reads_our_quit_is_kept() -> None:
+    """Lines already on their way when we QUIT are read until the server closes
+    the link (its answer to QUIT), not thrown away with a socket closed at once."""
+    async with FakeIrcServer() as srv, running(config(srv.port)) as eng:
+        fc = await registered(srv, eng)
+        quitting = asyncio.create_task(eng.client.quit("bye now"))
+        assert await fc.expect("QUIT") == "QUIT :bye now"
+        fc.send(":friend!f@h PRIVMSG me :said just before your QUIT arrived")
+        fc.send("ERROR :Closing link (quit)")
+        await asyncio.sleep(0.2)
+        await fc.close()
+        await asyncio.wait_for(quitting, 5)
+        assert await eng.outcome() is None
+        said = [e.text for e in eng.events if isinstance(e, Privmsg)]
+        assert "said just before your QUIT arrived" in said

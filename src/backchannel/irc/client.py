@@ -48,6 +48,10 @@ class EngineFailure(Exception):
     """The engine gave up: the reason is for people."""
 
 
+#: seconds a QUIT waits for the server to close the link (it reads meanwhile)
+QUIT_LINGER = 2.0
+
+
 class IrcClient:
     """Runs one network. ``emit`` receives every event (state events and the
     engine's own :mod:`~backchannel.irc.status` events) in order."""
@@ -88,6 +92,7 @@ class IrcClient:
         self.connect_pacer: Callable[[], Awaitable[None]] | None = None
         self.attempt = 0
         self._writer: asyncio.StreamWriter | None = None
+        self._link_done: asyncio.Event | None = None  # set when the current link's reading ends
         self._stopping = False
         self._stopped = asyncio.Event()  # set by quit(): ends a wait before reconnecting
         self._retry_pending = False  # waiting to reconnect: quit() need not wait
@@ -123,6 +128,13 @@ class IrcClient:
             writer.write(f"QUIT :{message}\r\n".encode())
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.drain(), max(0.1, deadline - loop.time()))
+            # the server answers a QUIT by closing the link: until it does, what it sent
+            # before reading our QUIT is still arriving, and is read and kept
+            done = self._link_done
+            if done is not None:
+                linger = min(QUIT_LINGER, deadline - loop.time())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), max(0.1, linger))
             close_link(writer)  # a server that stopped reading cannot hold us
 
     def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> int:
@@ -257,6 +269,7 @@ class IrcClient:
             writer.close()
             return
         self._writer = writer
+        self._link_done = done = asyncio.Event()
         self._status("connected")
         session = Connection(self, writer, use_tls, port)
         keepalive = asyncio.create_task(session.keepalive(), name="irc keepalive")
@@ -264,6 +277,7 @@ class IrcClient:
             await session.register()
             await session.read(reader)
         finally:
+            done.set()
             keepalive.cancel()
             self.registered.clear()
             self.outbox.detach()

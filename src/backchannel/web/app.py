@@ -63,7 +63,7 @@ from backchannel.web.proxy import (
 from backchannel.web.security import security_middleware_for
 from backchannel.web.seed_api import add_seed_routes
 from backchannel.web.setup import add_setup_routes, setup_link, setup_token_if_needed
-from backchannel.web.streams import add_stream_shutdown
+from backchannel.web.streams import STREAMS, add_stream_shutdown
 
 __all__ = ["create_app", "serving_app"]
 
@@ -216,9 +216,26 @@ def create_app(settings: Settings) -> web.Application:
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         await gateway.close_all()
+        relays = loop.time()
         await runtimes.stop_all()
+        networks = loop.time()
         app[DATABASE].close()
+        shutdown_at = app[STREAMS].shutdown_at or began
+        took = loop.time() - shutdown_at
+        # a slow stop is worth a line in the log, with where the time went
+        log.log(
+            logging.WARNING if took > 3 else logging.INFO,
+            "stopped in %.1f s: open requests %.1f s, seed connections %.1f s, "
+            "networks %.1f s, database %.1f s",
+            took,
+            began - shutdown_at,
+            relays - began,
+            networks - relays,
+            loop.time() - networks,
+        )
 
     app.cleanup_ctx.append(lifecycle)
     add_seed_routes(app, settings)

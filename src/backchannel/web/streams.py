@@ -19,6 +19,8 @@ class OpenStreams:
     def __init__(self) -> None:
         self.sockets: set[web.WebSocketResponse] = set()
         self.tasks: set[asyncio.Task[object]] = set()
+        #: when the shutdown began (loop time), for the log of how long it took
+        self.shutdown_at: float | None = None
 
     @contextlib.contextmanager
     def socket(self, ws: web.WebSocketResponse) -> Iterator[None]:
@@ -42,6 +44,7 @@ class OpenStreams:
                 self.tasks.discard(task)
 
     async def close_all(self) -> None:
+        self.shutdown_at = asyncio.get_running_loop().time()
         for ws in list(self.sockets):
             with contextlib.suppress(Exception):
                 await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
