@@ -13,13 +13,14 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 __all__ = ["KEEP", "MAX_KEY", "TTL", "OnceStore"]
 
 KEEP = 256
 TTL = 600.0
 MAX_KEY = 100  # longer keys are refused by the callers
+T = TypeVar("T")
 
 
 class OnceStore:
@@ -34,14 +35,14 @@ class OnceStore:
             recent.popitem(last=False)
         return recent
 
-    async def run(self, user_id: int, key: str | None, action: Callable[[], Awaitable[Any]]) -> Any:
+    async def run(self, user_id: int, key: str | None, action: Callable[[], Awaitable[T]]) -> T:
         """``action()``'s result, or the result it gave under ``key`` before."""
         if not key:
             return await action()
         recent = self._recent(user_id)
         found = recent.get(key)
         if found is not None:
-            return await asyncio.shield(found[1])
+            return cast(T, await asyncio.shield(found[1]))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         recent[key] = (self._clock(), future)
         try:

@@ -35,4 +35,4 @@ async def run_once(
     app: web.Application, user_id: int, key: str | None, action: Callable[[], Awaitable[T]]
 ) -> T:
     """``action()``, or what it answered before under ``key`` for this user."""
-    return await app[ONCE].run(user_id, key, action)  # type: ignore[no-any-return]
+    return await app[ONCE].run(user_id, key, action)
