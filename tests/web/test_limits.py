@@ -227,3 +227,14 @@ async def test_public_sessions_per_address(make_world, ngircd):
     assert status == 201, body
     status, text = await seed.get(f"/irc/connect/{ngircd.host}:{ngircd.port}")
     assert status == 200 and text.isdigit(), text
+
+
+async def test_a_refused_seed_connect_does_not_use_up_a_session(make_world, ngircd):
+    world = await _world(make_world, ngircd, public=True, max_public_sessions_per_address=1)
+    for _ in range(3):  # refused targets: no session is kept for them
+        status, text = await world.client().get("/irc/connect/irc.example.org:6667")
+        assert status == 403 and text[1] == "ERROR", text
+    status, text = await world.client().get(f"/irc/connect/{ngircd.host}:{ngircd.port}")
+    assert status == 200 and text.isdigit(), text
+    status, text = await world.client().get(f"/irc/connect/{ngircd.host}:{ngircd.port}")
+    assert status == 429, text  # that one holds the address's only place
