@@ -298,3 +298,30 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met in {timeout} s (last: {value!r})")
         await asyncio.sleep(interval)
+
+
+async def network_with(
+    page: Page,
+    server: BackchannelServer,
+    irc: NgIRCd,
+    people: list[IRCClient],
+    *channels: str,
+) -> tuple[int, str, IRCClient]:
+    """alice's own network (a fresh nick) in ``channels``, where a socket user (the
+    friend, op of each) already is: (network id, alice's nick, the friend)."""
+    t = tag()
+    me = f"me{t}"
+    friend = await irc_user(irc.host, irc.port, f"fr{t}", *channels)
+    people.append(friend)
+    net = await add_network_api(
+        page, server, irc.host, irc.port, me, list(channels), name=f"Net {t}"
+    )
+    for channel in channels:
+        await wait_joined(page, server, net["id"], channel)
+    return net["id"], me, friend
+
+
+async def viewing(page: Page, name: str) -> None:
+    """The conversation ``name`` is the current one, and its log is on screen."""
+    await expect(conversation(page, name)).to_have_attribute("aria-current", "page")
+    await expect(page.get_by_role("log", name=f"Conversation in {name}")).to_be_visible()

@@ -13,42 +13,22 @@ from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.helpers import (
     BackchannelServer,
-    add_network_api,
     conversation,
     irc_user,
     log_in,
     member,
     message_input,
     message_log,
+    network_with,
     open_conversation,
     tag,
-    wait_joined,
+    viewing,
 )
 from tests.support.ircclient import IRCClient, Message
 from tests.support.ircd import NgIRCd
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.ircd]
 
-
-async def network_with(
-    page: Page,
-    server: BackchannelServer,
-    irc: NgIRCd,
-    people: list[IRCClient],
-    *channels: str,
-) -> tuple[int, str, IRCClient]:
-    """alice's own network (a fresh nick) in ``channels``, where a socket user (the
-    friend) already is: (network id, alice's nick, the friend)."""
-    t = tag()
-    me = f"me{t}"
-    friend = await irc_user(irc.host, irc.port, f"fr{t}", *channels)
-    people.append(friend)
-    net = await add_network_api(
-        page, server, irc.host, irc.port, me, list(channels), name=f"Net {t}"
-    )
-    for channel in channels:
-        await wait_joined(page, server, net["id"], channel)
-    return net["id"], me, friend
 
 
 def said(nick: str, target: str, text: str | None = None) -> Any:
@@ -62,10 +42,6 @@ def said(nick: str, target: str, text: str | None = None) -> Any:
 
     return match
 
-
-async def viewing(page: Page, name: str) -> None:
-    await expect(conversation(page, name)).to_have_attribute("aria-current", "page")
-    await expect(page.get_by_role("log", name=f"Conversation in {name}")).to_be_visible()
 
 
 async def send(box: Locator, line: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.browser.conftest import DESKTOP
 from tests.browser.helpers import (
@@ -27,8 +27,10 @@ from tests.browser.helpers import (
     log_in,
     message_log,
     nav,
+    network_with,
     open_conversation,
     tag,
+    viewing,
     wait_joined,
 )
 from tests.support.fakeircd import FakeIrcServer
@@ -44,26 +46,6 @@ ZONE = "UTC"  # this module's browsers, unless a test says otherwise
 def context_options() -> dict[str, Any]:
     return {"viewport": DESKTOP, "locale": "en-US", "timezone_id": ZONE}
 
-
-async def network_with(
-    page: Page,
-    server: BackchannelServer,
-    irc: NgIRCd,
-    people: list[IRCClient],
-    *channels: str,
-) -> tuple[int, str, IRCClient]:
-    """alice's own network (a fresh nick) in ``channels``, where a socket user (the
-    friend, op of each) already is: (network id, alice's nick, the friend)."""
-    t = tag()
-    me = f"me{t}"
-    friend = await irc_user(irc.host, irc.port, f"fr{t}", *channels)
-    people.append(friend)
-    net = await add_network_api(
-        page, server, irc.host, irc.port, me, list(channels), name=f"Net {t}"
-    )
-    for channel in channels:
-        await wait_joined(page, server, net["id"], channel)
-    return net["id"], me, friend
 
 
 async def history(
@@ -106,14 +88,6 @@ async def target_state(
     raise AssertionError(f"{name} is not in /api/state")
 
 
-def log_of(page: Page, name: str) -> Locator:
-    """The log of the conversation ``name`` (so it is the one on screen)."""
-    return page.get_by_role("log", name=f"Conversation in {name}")
-
-
-async def viewing(page: Page, name: str) -> None:
-    await expect(conversation(page, name)).to_have_attribute("aria-current", "page")
-    await expect(log_of(page, name)).to_be_visible()
 
 
 async def rows(page: Page) -> list[str]:
