@@ -89,3 +89,21 @@ def test_configuration_docs_list_every_setting() -> None:
     assert settings_markdown() in docs.read_text(encoding="utf-8"), (
         "docs/configuration.md is out of date: paste backchannel.settings.settings_markdown()"
     )
+
+
+def test_some_limits_default_by_mode_and_an_explicit_value_wins() -> None:
+    private = load_settings(env={})
+    public = load_settings(env={}, overrides={"public": True})
+    assert (private.max_networks, private.max_channels, private.max_stored_bytes) == (50, 500, 0)
+    assert (public.max_networks, public.max_channels, public.max_stored_bytes) == (
+        3,
+        20,
+        16 * 1024 * 1024,
+    )
+    chosen = load_settings(
+        env={"BACKCHANNEL_MAX_NETWORKS": "7"},
+        overrides={"public": True, "max_channels": 0, "max_stored_bytes": 1024},
+    )
+    assert (chosen.max_networks, chosen.max_channels, chosen.max_stored_bytes) == (7, 0, 1024)
+    with pytest.raises(SettingsError, match="max_networks"):
+        load_settings(env={}, overrides={"max_networks": -1})  # the sentinel is not a value

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -335,7 +335,9 @@ def load_settings(
     if "base_path" in values:  # "/irc" and "/irc/" alike
         values["base_path"] = "/" + values["base_path"].strip("/") + "/"
         values["base_path"] = values["base_path"].replace("//", "/")
-    settings = replace(Settings(), **values)
+    # built whole (not replaced into the defaults), so that limits left at their
+    # mode's default take the default of the mode asked for
+    settings = Settings(**values)
     _validate(settings)
     return settings
 

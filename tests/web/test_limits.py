@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from backchannel.web.guests import reap_idle_guests
+from backchannel.web.keys import EVENTS
 from tests.support.ircclient import IRCClient
 from tests.web.api_helpers import ApiClient, ApiWorld, eventually, make_world, network_body
 
@@ -50,7 +51,8 @@ async def _has(client: ApiClient, nid: int, channels: set[str]) -> bool:
 
 
 async def test_networks_per_user(make_world, ngircd):
-    world = await _world(make_world, ngircd, max_networks=2)
+    world = await _world(make_world, ngircd, max_networks=2, max_stored_bytes=4096)
+    assert world.app[EVENTS].max_bytes_per_user == 4096  # the store is given its limit
     alice = await world.user("alice")
     for n in range(2):
         await _network(alice, ngircd, f"netlim{n}", [])
